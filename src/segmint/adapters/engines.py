@@ -1,0 +1,92 @@
+"""Engines: turn an engine setting into an Ibis connection.
+
+DuckDB (one file, embedded) is the default. PySpark runs in local mode for tests and on a cluster in
+production; any other Ibis backend is reached by URL (``postgres://…``, ``clickhouse://…``). Every
+engine runs in UTC so naive timestamps mean the same instant everywhere.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import ibis
+
+__all__ = ["EngineError", "EngineSpec", "connect", "spark_session"]
+
+
+class EngineError(RuntimeError):
+    """An engine cannot be reached or is not installed."""
+
+
+@dataclass
+class EngineSpec:
+    kind: str = "duckdb"  # duckdb | pyspark | ibis
+    path: str = "segmint.duckdb"  # duckdb: database file, relative to the workspace
+    master: str = "local[2]"  # pyspark: master URL
+    warehouse: str = "spark-warehouse"  # pyspark: where managed tables live, relative to the workspace
+    url: str = ""  # ibis: a backend URL for ibis.connect
+    options: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def parse(cls, text: str) -> EngineSpec:
+        """``duckdb``, ``duckdb:path.db``, ``pyspark``, ``pyspark:local[4]`` or a backend URL."""
+        if text == "duckdb" or text.startswith("duckdb:") and "://" not in text:
+            _, _, path = text.partition(":")
+            return cls(kind="duckdb", path=path or "segmint.duckdb")
+        if text == "pyspark" or text.startswith("pyspark:"):
+            _, _, master = text.partition(":")
+            return cls(kind="pyspark", master=master or "local[2]")
+        if "://" in text:
+            return cls(kind="ibis", url=text)
+        raise EngineError(f"unknown engine {text!r}: use duckdb, pyspark, or a backend URL such as postgres://…")
+
+
+def connect(spec: EngineSpec, root: Path, read_only: bool = False) -> ibis.BaseBackend:
+    if spec.kind == "duckdb":
+        path = Path(spec.path)
+        if not path.is_absolute():
+            path = root / path
+        try:
+            con = ibis.duckdb.connect(str(path), read_only=read_only)
+        except Exception as exc:  # duckdb raises IOException for a locked file
+            if "lock" in str(exc).lower():
+                raise EngineError(
+                    f"the workspace database {path} is in use by another process (for example "
+                    "`segmint serve`); stop it or use its HTTP API"
+                ) from None
+            raise EngineError(f"cannot open {path}: {exc}") from None
+        con.raw_sql("SET TimeZone = 'UTC'")
+        return con
+    if spec.kind == "pyspark":
+        session = spark_session(spec.master, root / spec.warehouse, spec.options)
+        return ibis.pyspark.connect(session)
+    if spec.kind == "ibis":
+        return ibis.connect(spec.url, **spec.options)
+    raise EngineError(f"unknown engine kind {spec.kind!r}")
+
+
+def spark_session(master: str = "local[2]", warehouse: Path | None = None, options: dict | None = None):
+    """A Spark session set up the way Segmint needs it: UTC, ANSI off, small shuffles for local mode."""
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        raise EngineError(
+            "the pyspark engine needs PySpark and Java 17: pip install 'segmint[spark]'"
+        ) from None
+    builder = (
+        SparkSession.builder.master(master)
+        .appName("segmint")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.shuffle.partitions", "4")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.ansi.enabled", "false")
+        .config("spark.driver.memory", "2g")
+        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+    )
+    if warehouse is not None:
+        builder = builder.config("spark.sql.warehouse.dir", str(warehouse))
+    for key, value in (options or {}).items():
+        builder = builder.config(key, value)
+    return builder.getOrCreate()

@@ -1,0 +1,265 @@
+"""The canonical data model: every table Segmint stores, as Ibis schemas.
+
+Conventions (see DESIGN.md and docs/semantics.md):
+
+* Timestamps are naive and always UTC. Importers convert every zone to UTC before storing; engines are
+  run with their session time zone set to UTC so DuckDB and Spark read the same instants.
+* Money is float64 rounded to cents at import (unit prices to 4 decimals). Sums are rounded when shown.
+* Event properties that rules use most (product, category, cart, order, value) are promoted to typed
+  columns so every engine can filter on them without JSON functions; the rest stay in ``properties``
+  (JSON text).
+* ``tags`` are arrays of lower-case strings; ``attributes`` is a JSON object as text (survey answers,
+  interests, values, lifestyle).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import ibis
+import ibis.expr.datatypes as dt
+import ibis.expr.schema as sch
+
+__all__ = [
+    "CANONICAL",
+    "DERIVED",
+    "TABLES",
+    "TableSpec",
+    "schema_of",
+    "unbound",
+]
+
+STR = dt.String(nullable=True)
+TS = dt.Timestamp(nullable=True)
+F64 = dt.Float64(nullable=True)
+I64 = dt.Int64(nullable=True)
+BOOL = dt.Boolean(nullable=True)
+DATE = dt.Date(nullable=True)
+TAGS = dt.Array(dt.string, nullable=True)
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """A stored table: its columns, its key and the column its rows are dated by (if any)."""
+
+    name: str
+    columns: dict[str, dt.DataType]
+    key: tuple[str, ...]
+    required: tuple[str, ...] = ()
+    time_column: str | None = None
+    description: str = ""
+    # Child tables whose rows are replaced together with a parent key (order_lines with orders).
+    children: tuple[str, ...] = field(default=())
+
+    @property
+    def schema(self) -> sch.Schema:
+        return ibis.schema(self.columns)
+
+
+CUSTOMERS = TableSpec(
+    name="customers",
+    key=("customer_id",),
+    required=("customer_id",),
+    time_column="created_at",
+    description="One row per known customer: demographics, geography, consent, attributes and PII.",
+    columns={
+        "customer_id": dt.String(nullable=False),
+        "email": STR,
+        "phone": STR,
+        "first_name": STR,
+        "last_name": STR,
+        "created_at": TS,
+        "birth_date": DATE,
+        "gender": STR,
+        "income_band": STR,
+        "marital_status": STR,
+        "education": STR,
+        "occupation": STR,
+        "country": STR,
+        "region": STR,
+        "city": STR,
+        "postal_code": STR,
+        "latitude": F64,
+        "longitude": F64,
+        "language": STR,
+        "email_opt_in": BOOL,
+        "email_opt_in_at": TS,
+        "sms_opt_in": BOOL,
+        "sms_opt_in_at": TS,
+        "ads_opt_in": BOOL,
+        "ads_opt_in_at": TS,
+        "tags": TAGS,
+        "attributes": STR,
+        "source": STR,
+        "updated_at": TS,
+    },
+)
+
+PRODUCTS = TableSpec(
+    name="products",
+    key=("product_id",),
+    required=("product_id",),
+    description="The catalog: category, brand, price and tags (e.g. eco_friendly).",
+    columns={
+        "product_id": dt.String(nullable=False),
+        "sku": STR,
+        "name": STR,
+        "category": STR,
+        "subcategory": STR,
+        "brand": STR,
+        "price": F64,
+        "tags": TAGS,
+        "created_at": TS,
+    },
+)
+
+ORDERS = TableSpec(
+    name="orders",
+    key=("order_id",),
+    required=("order_id", "ordered_at"),
+    time_column="ordered_at",
+    children=("order_lines",),
+    description="One row per order. status is paid, partially_refunded, refunded, cancelled or pending; "
+    "customer_id is missing for guest checkouts.",
+    columns={
+        "order_id": dt.String(nullable=False),
+        "customer_id": STR,
+        "ordered_at": dt.Timestamp(nullable=False),
+        "status": STR,
+        "currency": STR,
+        "subtotal": F64,
+        "discount": F64,
+        "discount_code": STR,
+        "shipping": F64,
+        "tax": F64,
+        "total": F64,
+        "refunded_amount": F64,
+        "items_count": I64,
+        "channel": STR,
+        "device_type": STR,
+        "source": STR,
+        "cancelled_at": TS,
+    },
+)
+
+ORDER_LINES = TableSpec(
+    name="order_lines",
+    key=("order_id", "line_no"),
+    required=("order_id", "line_no"),
+    description="Line items of orders.",
+    columns={
+        "order_id": dt.String(nullable=False),
+        "line_no": dt.Int64(nullable=False),
+        "product_id": STR,
+        "sku": STR,
+        "name": STR,
+        "quantity": I64,
+        "unit_price": F64,
+        "discount": F64,
+    },
+)
+
+EVENTS = TableSpec(
+    name="events",
+    key=("event_id",),
+    required=("event_id", "name", "occurred_at"),
+    time_column="occurred_at",
+    description="Behaviour: views, carts, checkouts, orders, email engagement, searches. event_id is the "
+    "client's messageId, so a retried event is stored once.",
+    columns={
+        "event_id": dt.String(nullable=False),
+        "customer_id": STR,
+        "anonymous_id": STR,
+        "name": dt.String(nullable=False),
+        "occurred_at": dt.Timestamp(nullable=False),
+        "received_at": TS,
+        "session_id": STR,
+        "device_type": STR,
+        "os": STR,
+        "browser": STR,
+        "channel": STR,
+        "product_id": STR,
+        "category": STR,
+        "cart_id": STR,
+        "order_id": STR,
+        "campaign_id": STR,
+        "value": F64,
+        "properties": STR,
+    },
+)
+
+IDENTITIES = TableSpec(
+    name="identities",
+    key=("anonymous_id", "customer_id"),
+    required=("anonymous_id", "customer_id"),
+    time_column="linked_at",
+    description="Links between anonymous ids and customers, made by identify calls.",
+    columns={
+        "anonymous_id": dt.String(nullable=False),
+        "customer_id": dt.String(nullable=False),
+        "linked_at": TS,
+    },
+)
+
+CANONICAL: dict[str, TableSpec] = {
+    t.name: t for t in (CUSTOMERS, PRODUCTS, ORDERS, ORDER_LINES, EVENTS, IDENTITIES)
+}
+
+# Bookkeeping tables the workspace owns. Derived results (traits, memberships, predictions, ...) are
+# declared by the modules that produce them.
+IMPORTS = TableSpec(
+    name="imports",
+    key=("import_id",),
+    description="One row per import: file, content hash, format and row counts.",
+    columns={
+        "import_id": dt.String(nullable=False),
+        "format": STR,
+        "file": STR,
+        "sha256": STR,
+        "started_at": TS,
+        "finished_at": TS,
+        "rows_read": I64,
+        "rows_loaded": I64,
+        "rows_rejected": I64,
+        "status": STR,
+        "detail": STR,
+    },
+)
+
+QUARANTINE = TableSpec(
+    name="quarantine",
+    key=("import_id", "file", "row_number", "column_name"),
+    description="Every rejected row of an import kept with --keep-good: where, what and why.",
+    columns={
+        "import_id": dt.String(nullable=False),
+        "file": STR,
+        "row_number": I64,
+        "column_name": STR,
+        "value": STR,
+        "reason": STR,
+        "raw": STR,
+    },
+)
+
+PERSONAS = TableSpec(
+    name="personas",
+    key=("customer_id",),
+    description="Ground-truth persona of each synthetic customer, kept apart from the data so segment and "
+    "cluster quality can be scored.",
+    columns={"customer_id": dt.String(nullable=False), "persona": STR},
+)
+
+DERIVED: dict[str, TableSpec] = {t.name: t for t in (IMPORTS, QUARANTINE, PERSONAS)}
+
+TABLES: dict[str, TableSpec] = {**CANONICAL, **DERIVED}
+
+
+def schema_of(name: str) -> sch.Schema:
+    """The Ibis schema of a canonical or bookkeeping table."""
+    return TABLES[name].schema
+
+
+def unbound(name: str) -> ibis.Table:
+    """An unbound table with the canonical schema: core code builds expressions on these, and an engine
+    adapter later binds them to real tables (or tests evaluate them with no engine at all)."""
+    return ibis.table(schema_of(name), name=name)

@@ -1,0 +1,129 @@
+"""The trait catalog: what each trait is called, its type, family, unit and meaning.
+
+A trait's value is computed by a *trait group*: a function of the canonical tables and ``as_of`` that
+returns one Ibis table keyed by ``customer_id`` with several trait columns. Grouping keeps the engine
+work to one aggregation per source table instead of one per trait. The catalog is the contract that the
+rule language type-checks against and that ``segmint traits list`` prints.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+import ibis
+import ibis.expr.datatypes as dt
+
+__all__ = [
+    "FAMILIES",
+    "Catalog",
+    "TraitGroup",
+    "TraitSpec",
+]
+
+FAMILIES = (
+    "identity",
+    "demographic",
+    "geographic",
+    "psychographic",
+    "technographic",
+    "behavioral",
+    "needs",
+    "value",
+    "lifecycle",
+    "predictive",
+)
+
+
+@dataclass(frozen=True)
+class TraitSpec:
+    """One trait as users see it."""
+
+    name: str
+    dtype: dt.DataType
+    family: str
+    description: str
+    unit: str = ""
+
+    def __post_init__(self) -> None:
+        if self.family not in FAMILIES:
+            raise ValueError(f"trait {self.name!r}: unknown family {self.family!r}; use one of {FAMILIES}")
+
+    @property
+    def type_name(self) -> str:
+        """A short type name for people: number, integer, text, boolean, timestamp, date, list."""
+        d = self.dtype
+        if d.is_boolean():
+            return "boolean"
+        if d.is_integer():
+            return "integer"
+        if d.is_numeric():
+            return "number"
+        if d.is_timestamp():
+            return "timestamp"
+        if d.is_date():
+            return "date"
+        if d.is_array():
+            return "list"
+        return "text"
+
+
+# A group builder receives the bound canonical tables by name and the as_of instant, and returns a
+# table with ``customer_id`` plus exactly the columns its specs name.
+GroupBuilder = Callable[[Mapping[str, ibis.Table], datetime], ibis.Table]
+
+
+@dataclass(frozen=True)
+class TraitGroup:
+    name: str
+    specs: tuple[TraitSpec, ...]
+    build: GroupBuilder
+    # Groups that read other groups' output (e.g. RFM scores read recency) list them here.
+    depends_on: tuple[str, ...] = ()
+
+
+class Catalog:
+    """An ordered, name-unique collection of trait specs (and the groups that compute them)."""
+
+    def __init__(self, groups: Iterable[TraitGroup] = (), extra: Iterable[TraitSpec] = ()) -> None:
+        self.groups: dict[str, TraitGroup] = {}
+        self._specs: dict[str, TraitSpec] = {}
+        for group in groups:
+            self.add_group(group)
+        for spec in extra:
+            self.add(spec)
+
+    def add_group(self, group: TraitGroup) -> None:
+        if group.name in self.groups:
+            raise ValueError(f"trait group {group.name!r} is defined twice")
+        for spec in group.specs:
+            self.add(spec)
+        self.groups[group.name] = group
+
+    def add(self, spec: TraitSpec) -> None:
+        if spec.name in self._specs:
+            raise ValueError(f"trait {spec.name!r} is defined twice")
+        self._specs[spec.name] = spec
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._specs
+
+    def __getitem__(self, name: str) -> TraitSpec:
+        return self._specs[name]
+
+    def __iter__(self):
+        return iter(self._specs.values())
+
+    def __len__(self) -> int:
+        return len(self._specs)
+
+    def get(self, name: str) -> TraitSpec | None:
+        return self._specs.get(name)
+
+    @property
+    def names(self) -> list[str]:
+        return list(self._specs)
+
+    def by_family(self, family: str) -> list[TraitSpec]:
+        return [s for s in self._specs.values() if s.family == family]
