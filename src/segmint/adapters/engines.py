@@ -13,10 +13,12 @@ from typing import Any
 
 import ibis
 
+from segmint.errors import SegmintError
+
 __all__ = ["EngineError", "EngineSpec", "connect", "spark_session"]
 
 
-class EngineError(RuntimeError):
+class EngineError(SegmintError):
     """An engine cannot be reached or is not installed."""
 
 
@@ -40,7 +42,9 @@ class EngineSpec:
             return cls(kind="pyspark", master=master or "local[2]")
         if "://" in text:
             return cls(kind="ibis", url=text)
-        raise EngineError(f"unknown engine {text!r}: use duckdb, pyspark, or a backend URL such as postgres://…")
+        raise EngineError(
+            f"unknown engine {text!r}: use duckdb, pyspark, or a backend URL such as postgres://…"
+        )
 
 
 def connect(spec: EngineSpec, root: Path, read_only: bool = False) -> ibis.BaseBackend:

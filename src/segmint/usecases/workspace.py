@@ -14,6 +14,7 @@ import ibis
 from segmint.adapters.engines import EngineSpec, connect
 from segmint.adapters.store import TableStore
 from segmint.core.schema import CANONICAL, DERIVED, TableSpec
+from segmint.errors import SegmintError
 
 __all__ = ["CONFIG_FILE", "Workspace", "WorkspaceError", "find_root"]
 
@@ -34,7 +35,7 @@ path = "segmint.duckdb"
 """
 
 
-class WorkspaceError(RuntimeError):
+class WorkspaceError(SegmintError):
     """A workspace is missing or misconfigured. The message says what to do."""
 
 

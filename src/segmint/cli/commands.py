@@ -1,0 +1,11 @@
+"""The list of command modules. A module exposes ``register(app)``; add one line here per module."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    from segmint.cli import workspace_cmds
+
+    workspace_cmds.register(app)
