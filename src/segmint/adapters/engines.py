@@ -34,7 +34,7 @@ class EngineSpec:
     @classmethod
     def parse(cls, text: str) -> EngineSpec:
         """``duckdb``, ``duckdb:path.db``, ``pyspark``, ``pyspark:local[4]`` or a backend URL."""
-        if text == "duckdb" or text.startswith("duckdb:") and "://" not in text:
+        if text == "duckdb" or (text.startswith("duckdb:") and "://" not in text):
             _, _, path = text.partition(":")
             return cls(kind="duckdb", path=path or "segmint.duckdb")
         if text == "pyspark" or text.startswith("pyspark:"):
