@@ -249,7 +249,85 @@ PERSONAS = TableSpec(
     columns={"customer_id": dt.String(nullable=False), "persona": STR},
 )
 
-DERIVED: dict[str, TableSpec] = {t.name: t for t in (IMPORTS, QUARANTINE, PERSONAS)}
+
+SEGMENTS = TableSpec(
+    name="segments",
+    key=("name", "version"),
+    description="Every version of every segment definition: a new version whenever its content hash changes.",
+    columns={
+        "name": dt.String(nullable=False),
+        "version": dt.Int64(nullable=False),
+        "family": STR,
+        "description": STR,
+        "rule": STR,
+        "tags": TAGS,
+        "owner": STR,
+        "created_at": TS,
+        "hash": STR,
+    },
+)
+
+MEMBERSHIPS = TableSpec(
+    name="memberships",
+    key=("segment", "customer_id"),
+    description="Current members of every segment (as of the latest evaluated time) and since when.",
+    columns={
+        "segment": dt.String(nullable=False),
+        "customer_id": dt.String(nullable=False),
+        "since": TS,
+        "segment_version": I64,
+    },
+)
+
+MEMBERSHIP_HISTORY = TableSpec(
+    name="membership_history",
+    key=("segment", "customer_id", "valid_from"),
+    time_column="valid_from",
+    description="Membership intervals [valid_from, valid_to) between evaluated times; only changes are "
+    "stored, valid_to is missing while the membership is open.",
+    columns={
+        "segment": dt.String(nullable=False),
+        "customer_id": dt.String(nullable=False),
+        "valid_from": dt.Timestamp(nullable=False),
+        "valid_to": TS,
+        "segment_version": I64,
+    },
+)
+
+CHANGES = TableSpec(
+    name="changes",
+    key=("seq",),
+    time_column="at",
+    description="The ordered log of customers entering and exiting segments.",
+    columns={
+        "seq": dt.Int64(nullable=False),
+        "segment": dt.String(nullable=False),
+        "customer_id": dt.String(nullable=False),
+        "kind": STR,
+        "at": TS,
+        "segment_version": I64,
+        "cause": STR,
+    },
+)
+
+SEGMENT_RUNS = TableSpec(
+    name="segment_runs",
+    key=("segment", "as_of"),
+    time_column="as_of",
+    description="Every time a segment was evaluated: the times its history is known at.",
+    columns={
+        "segment": dt.String(nullable=False),
+        "as_of": dt.Timestamp(nullable=False),
+        "segment_version": I64,
+        "members": I64,
+        "evaluated_at": TS,
+    },
+)
+
+DERIVED: dict[str, TableSpec] = {
+    t.name: t
+    for t in (IMPORTS, QUARANTINE, PERSONAS, SEGMENTS, MEMBERSHIPS, MEMBERSHIP_HISTORY, CHANGES, SEGMENT_RUNS)
+}
 
 TABLES: dict[str, TableSpec] = {**CANONICAL, **DERIVED}
 
