@@ -324,10 +324,70 @@ SEGMENT_RUNS = TableSpec(
     },
 )
 
+# The real-time service's own state (issue 6): API keys (hashed), webhook subscriptions, the webhook outbox
+# and the times at which time alone can flip a customer's membership.
+API_KEYS = TableSpec(
+    name="api_keys",
+    key=("key_id",),
+    description="API keys: only the sha256 of the token is stored; scopes are ingest, read and admin.",
+    columns={
+        "key_id": dt.String(nullable=False),
+        "name": STR,
+        "scopes": STR,
+        "token_sha256": STR,
+        "created_at": TS,
+        "revoked_at": TS,
+    },
+)
+
+WEBHOOKS = TableSpec(
+    name="webhooks",
+    key=("webhook_id",),
+    description="Webhook subscriptions: a URL hears entered/exited changes of one segment (or all).",
+    columns={
+        "webhook_id": dt.String(nullable=False),
+        "url": STR,
+        "segment": STR,
+        "kinds": STR,
+        "secret": STR,
+        "created_at": TS,
+        "active": BOOL,
+    },
+)
+
+OUTBOX = TableSpec(
+    name="outbox",
+    key=("delivery_id",),
+    time_column="created_at",
+    description="Webhook deliveries, written with the change that causes them; retried with backoff until "
+    "delivered or dead.",
+    columns={
+        "delivery_id": dt.String(nullable=False),
+        "webhook_id": STR,
+        "change_seq": I64,
+        "payload": STR,
+        "status": STR,
+        "attempts": I64,
+        "next_attempt_at": TS,
+        "last_error": STR,
+        "last_status": I64,
+        "created_at": TS,
+        "delivered_at": TS,
+    },
+)
+
+LIVE_DUE = TableSpec(
+    name="live_due",
+    key=("customer_id",),
+    description="When the live service must re-evaluate a customer because a window or deadline ends.",
+    columns={"customer_id": dt.String(nullable=False), "due_at": TS},
+)
+
 DERIVED: dict[str, TableSpec] = {
     t.name: t
     for t in (IMPORTS, QUARANTINE, PERSONAS, SEGMENTS, MEMBERSHIPS, MEMBERSHIP_HISTORY, CHANGES, SEGMENT_RUNS)
 }
+DERIVED.update({t.name: t for t in (API_KEYS, WEBHOOKS, OUTBOX, LIVE_DUE)})
 
 TABLES: dict[str, TableSpec] = {**CANONICAL, **DERIVED}
 
