@@ -389,6 +389,64 @@ DERIVED: dict[str, TableSpec] = {
 }
 DERIVED.update({t.name: t for t in (API_KEYS, WEBHOOKS, OUTBOX, LIVE_DUE)})
 
+# ML segments (issue 5): fitted cluster models, the current cluster of every customer, and the history
+# of cluster membership (the same shape as membership_history, keyed by the segment name
+# cluster:<model>:<number>).
+CLUSTER_MODELS = TableSpec(
+    name="cluster_models",
+    key=("model", "version"),
+    time_column="fitted_at",
+    description="Every fit of every cluster model: preprocessing, centroids, chosen k and the scores per "
+    "k, stability, 2-D projection and profiles (JSON text).",
+    columns={
+        "model": dt.String(nullable=False),
+        "version": dt.Int64(nullable=False),
+        "algorithm": STR,
+        "k": I64,
+        "traits": STR,
+        "spec": STR,
+        "selection": STR,
+        "stability": STR,
+        "projection": STR,
+        "profiles": STR,
+        "stability_ari": F64,
+        "sample_size": I64,
+        "fitted_at": TS,
+        "as_of": TS,
+    },
+)
+
+CLUSTER_ASSIGNMENTS = TableSpec(
+    name="cluster_assignments",
+    key=("model", "customer_id"),
+    description="The current cluster (stable number) of every customer under every cluster model.",
+    columns={
+        "model": dt.String(nullable=False),
+        "customer_id": dt.String(nullable=False),
+        "cluster": I64,
+        "version": I64,
+        "assigned_at": TS,
+    },
+)
+
+CLUSTER_HISTORY = TableSpec(
+    name="cluster_history",
+    key=("segment", "customer_id", "valid_from"),
+    time_column="valid_from",
+    description="Cluster membership intervals [valid_from, valid_to); only changes are stored.",
+    columns={
+        "segment": dt.String(nullable=False),
+        "model": STR,
+        "cluster": I64,
+        "customer_id": dt.String(nullable=False),
+        "valid_from": dt.Timestamp(nullable=False),
+        "valid_to": TS,
+        "version": I64,
+    },
+)
+
+DERIVED.update({t.name: t for t in (CLUSTER_MODELS, CLUSTER_ASSIGNMENTS, CLUSTER_HISTORY)})
+
 TABLES: dict[str, TableSpec] = {**CANONICAL, **DERIVED}
 
 
