@@ -1,0 +1,140 @@
+"""BG/NBD (Fader, Hardie & Lee 2005, "Counting your customers the easy way") and MBG/NBD (Batislam,
+Denizel & Filiztekin 2007), which differ only in when a customer may drop out: after each repeat
+purchase (BG/NBD) or also right after the first purchase (MBG/NBD).
+
+Likelihood of one customer, with B the beta function and delta = 1 for MBG/NBD, 0 for BG/NBD:
+
+    L = Gamma(r+x)/Gamma(r) alpha^r [ B(a, b+x+delta)/B(a,b) (alpha+T)^-(r+x)
+                                      + [x>0 or MBG] B(a+1, b+x-1+delta)/B(a,b) (alpha+t_x)^-(r+x) ]
+
+evaluated as a log-sum-exp of the two terms, so a customer with x = 500 or T = 10^6 stays finite.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+from scipy.special import betainc, betaln, digamma, expit, gammaln, hyp2f1
+
+from segmint.core.models.btyd._base import Rows
+from segmint.core.models.btyd._transactions import TransactionFitter
+
+__all__ = ["BetaGeoFitter", "ModifiedBetaGeoFitter"]
+
+
+class _BetaGeometric(TransactionFitter):
+    param_names: ClassVar[tuple[str, ...]] = ("r", "alpha", "a", "b")
+    # 0 for BG/NBD, 1 for MBG/NBD (drop-out possible at time 0 as well).
+    _shift: ClassVar[int] = 0
+
+    def _loglik(self, params: np.ndarray, rows: Rows, grad: bool) -> tuple[np.ndarray, np.ndarray | None]:
+        r, alpha, a, b = params
+        x, t_x, T = rows.columns
+        ux, inv = rows.extra["ux"], rows.extra["xinv"]
+        d = self._shift
+        lnb = betaln(a, b)
+        # Per distinct x (few of them): the x-dependent constants of both terms.
+        c0 = gammaln(r + ux) - gammaln(r)
+        c1 = betaln(a, b + ux + d) - lnb
+        has2 = (ux > 0) | (d == 1)
+        c2 = np.where(has2, betaln(a + 1, b + np.maximum(ux - 1 + d, 0)) - lnb, -np.inf)
+        shape = r + x
+        log_at = np.log(alpha + T)
+        log_atx = np.log(alpha + t_x)
+        l1 = c1[inv] - shape * log_at
+        l2 = c2[inv] - shape * log_atx
+        m = np.logaddexp(l1, l2)
+        ll = c0[inv] + r * np.log(alpha) + m
+        if not grad:
+            return ll, None
+        w1 = np.exp(l1 - m)
+        w2 = np.exp(l2 - m)
+        psi_ab = digamma(a + b)
+        psi_abx = digamma(a + b + ux + d)
+        psi_b = digamma(b)
+        d1a = psi_ab - psi_abx
+        d1b = digamma(b + ux + d) - psi_abx - psi_b + psi_ab
+        d2a = 1.0 / a + psi_ab - psi_abx
+        d2b = np.where(has2, digamma(b + np.maximum(ux - 1 + d, 0)) - psi_abx - psi_b + psi_ab, 0.0)
+        g = np.empty((x.size, 4))
+        g[:, 0] = (digamma(r + ux) - digamma(r))[inv] + np.log(alpha) - w1 * log_at - w2 * log_atx
+        g[:, 1] = r / alpha - shape * (w1 / (alpha + T) + w2 / (alpha + t_x))
+        g[:, 2] = w1 * d1a[inv] + w2 * d2a[inv]
+        g[:, 3] = w1 * d1b[inv] + w2 * d2b[inv]
+        return ll, g
+
+    # -- predictions ------------------------------------------------------------------------------
+    def _log_odds_dead(self, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray:
+        """log of the ratio P(dropped out)/P(alive) given the history (-inf when it cannot have)."""
+        r, alpha, a, b = self._params()
+        d = self._shift
+        with np.errstate(divide="ignore"):
+            odds = (
+                np.log(a)
+                - np.log(np.maximum(b + x - 1 + d, 1e-300))
+                + (r + x) * (np.log(alpha + T) - np.log(alpha + t_x))
+            )
+        return np.where((x > 0) | (d == 1), odds, -np.inf)
+
+    def probability_alive(self, x: Any, t_x: Any, T: Any) -> np.ndarray:
+        x, t_x, T = self._inputs(x, t_x, T)
+        return expit(-self._log_odds_dead(x, t_x, T))
+
+    def conditional_expected_purchases(self, t: Any, x: Any, t_x: Any, T: Any) -> np.ndarray:
+        """FHL (2005) eq. 10 (and its MBG/NBD analogue). The factor ((alpha+T)/(alpha+T+t))^(r+x) times
+        2F1(r+x, b+x+delta; a+b+x-1+delta; z) is rewritten by Euler's transformation as
+        (1-z)^(a-1) 2F1(a+b-1+delta-r, a-1; a+b+x-1+delta; z), whose parameters stay bounded as x grows,
+        so very frequent buyers do not overflow."""
+        x, t_x, T = self._inputs(x, t_x, T)
+        t = np.asarray(t, dtype=float)
+        r, alpha, a, b = self._params()
+        d = self._shift
+        z = t / (alpha + T + t)
+        c = a + b + x - 1 + d
+        tail = np.exp((a - 1) * np.log1p(-z)) * hyp2f1(a + b - 1 + d - r, a - 1, c, z)
+        return c / (a - 1) * (1.0 - tail) * self.probability_alive(x, t_x, T)
+
+    def expected_purchases_new_customer(self, t: Any) -> np.ndarray:
+        t = np.asarray(t, dtype=float)
+        zero = np.zeros_like(t)
+        return self.conditional_expected_purchases(t, zero, zero, zero)
+
+    def probability_of_purchases(self, n: Any, t: Any) -> np.ndarray:
+        """P(X(t) = n) for a customer just acquired (FHL 2005 eq. 8 for BG/NBD). The second term's
+        bracket, 1 - sum_{j<n} NB pmf, is the regularised incomplete beta I_{t/(alpha+t)}(n, r)."""
+        self._check_fitted()
+        n, t = np.broadcast_arrays(np.asarray(n, dtype=float), np.asarray(t, dtype=float))
+        r, alpha, a, b = self._params()
+        d = self._shift
+        lnb = betaln(a, b)
+        log_nb = (
+            gammaln(r + n)
+            - gammaln(r)
+            - gammaln(n + 1)
+            + r * (np.log(alpha) - np.log(alpha + t))
+            + n * (np.log(np.where(t > 0, t, 1.0)) - np.log(alpha + t))
+        )
+        log_nb = np.where((t > 0) | (n == 0), log_nb, -np.inf)
+        first = np.exp(betaln(a, b + n + d) - lnb + log_nb)
+        second_ok = (n > 0) | (d == 1)
+        tail = np.where(n > 0, betainc(np.maximum(n, 1), r, t / (alpha + t)), 1.0)
+        second = np.where(second_ok, np.exp(betaln(a + 1, b + np.maximum(n - 1 + d, 0)) - lnb) * tail, 0.0)
+        return first + second
+
+
+class BetaGeoFitter(_BetaGeometric):
+    """BG/NBD: purchases Poisson(lambda) while active, lambda ~ Gamma(r, alpha); after each repeat
+    purchase the customer drops out with probability p ~ Beta(a, b).
+
+    Fitted attributes: r_, alpha_, a_, b_, log_likelihood_, standard_errors_, n_customers_.
+    """
+
+    _shift = 0
+
+
+class ModifiedBetaGeoFitter(_BetaGeometric):
+    """MBG/NBD: as BG/NBD, but a customer may also drop out right after the first purchase, so
+    customers with no repeat purchase are not assumed alive (P(alive) < 1 at x = 0)."""
+
+    _shift = 1
