@@ -4,6 +4,18 @@ A trait's value is computed by a *trait group*: a function of the canonical tabl
 returns one Ibis table keyed by ``customer_id`` with several trait columns. Grouping keeps the engine
 work to one aggregation per source table instead of one per trait. The catalog is the contract that the
 rule language type-checks against and that ``segmint traits list`` prints.
+
+Two kinds of group (see :func:`segmint.core.traits.compute.trait_table`):
+
+* a *source* group reads canonical tables and returns ``customer_id`` plus its trait columns; all
+  source groups are left-joined once onto the customer universe;
+* a *derived* group (``derived=True``) receives the joined wide table under the key ``"traits"`` and
+  returns it with its columns added (a projection, no join): scores that rank all customers, or traits
+  that combine two sources (consent from the profile and from unsubscribe events).
+
+Either kind may also return helper columns whose names start with ``_``; later derived groups can read
+them and they are dropped from the final table. A group whose builder takes a third ``settings``
+argument sets ``needs_settings=True`` (thresholds such as the lifecycle windows come from there).
 """
 
 from __future__ import annotations
@@ -33,6 +45,7 @@ FAMILIES = (
     "value",
     "lifecycle",
     "predictive",
+    "consent",
 )
 
 
@@ -45,6 +58,9 @@ class TraitSpec:
     family: str
     description: str
     unit: str = ""
+    # The value for a customer the trait's source has no rows for: 0 for counts and sums, False for
+    # flags such as one_time_buyer; None (missing) for everything else (AOV, recency, preferred device).
+    default: object = None
 
     def __post_init__(self) -> None:
         if self.family not in FAMILIES:
@@ -81,6 +97,10 @@ class TraitGroup:
     build: GroupBuilder
     # Groups that read other groups' output (e.g. RFM scores read recency) list them here.
     depends_on: tuple[str, ...] = ()
+    # Derived groups get {"traits": wide table} and return it with their columns added.
+    derived: bool = False
+    # The builder takes a third argument: the resolved trait settings (a dict).
+    needs_settings: bool = False
 
 
 class Catalog:

@@ -1,0 +1,201 @@
+"""Behavioural and technographic traits from events: one aggregation over the (stitched) events, plus
+a per-cart pass for abandoned carts and a per-(device, os, browser, channel) pass for preferences.
+
+Event names follow the canonical tracking plan: product_viewed, added_to_cart, checkout_started,
+order_completed, search (or products_searched), email_sent / email_opened / email_clicked,
+unsubscribed. ``email_sent`` is something the shop did, not the customer, so it never makes a customer
+"seen"; email events also say nothing about the customer's own device, so device, OS, browser and
+channel preferences are read from the other events only.
+
+Abandoned cart, exactly: for each (customer, cart_id) take the last ``added_to_cart`` at or before
+``as_of``. The cart is abandoned when that add is at least ``abandon_after_minutes`` (60) old and no
+``order_completed`` event carrying the same cart_id happened from that add up to 60 minutes after it
+(judged on the latest such order event at or before ``as_of``). ``abandoned_carts_7d`` counts
+abandoned carts whose last add falls in the window; a cart added in the last hour is not (yet)
+abandoned.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+import ibis
+import ibis.expr.datatypes as dt
+import ibis.expr.types as ir
+
+from segmint.core.traits._time import ts_literal, whole_days_since, within
+from segmint.core.traits.catalog import TraitGroup, TraitSpec
+from segmint.core.traits.events import resolved_events
+from segmint.core.traits.mode import top_value
+
+VIEW, CART, CHECKOUT, ORDER = "product_viewed", "added_to_cart", "checkout_started", "order_completed"
+SEARCHES = ("search", "products_searched")
+SENT, OPENED, CLICKED, UNSUBSCRIBED = "email_sent", "email_opened", "email_clicked", "unsubscribed"
+EMAIL_EVENTS = (SENT, OPENED, CLICKED, UNSUBSCRIBED)
+
+_I, _F, _S, _B, _T = dt.int64, dt.float64, dt.string, dt.boolean, dt.timestamp
+
+
+def _b(name: str, dtype: dt.DataType, unit: str, description: str, default: object = None) -> TraitSpec:
+    return TraitSpec(name, dtype, "behavioral", description, unit, default)
+
+
+def _t(name: str, dtype: dt.DataType, unit: str, description: str, default: object = None) -> TraitSpec:
+    return TraitSpec(name, dtype, "technographic", description, unit, default)
+
+
+SPECS: tuple[TraitSpec, ...] = (
+    *(
+        _b(f"sessions_{d}d", _I, "sessions", f"Distinct sessions in the last {d} days.", 0)
+        for d in (7, 30, 90)
+    ),
+    *(
+        _b(f"product_views_{d}d", _I, "events", f"product_viewed events in the last {d} days.", 0)
+        for d in (7, 30, 90)
+    ),
+    *(
+        _b(f"cart_adds_{d}d", _I, "events", f"added_to_cart events in the last {d} days.", 0)
+        for d in (7, 30, 90)
+    ),
+    _b("checkouts_30d", _I, "events", "checkout_started events in the last 30 days.", 0),
+    *(
+        _b(
+            f"abandoned_carts_{d}d",
+            _I,
+            "carts",
+            f"Carts last added to in the last {d} days and not completed by an order within 1 hour.",
+            0,
+        )
+        for d in (7, 30)
+    ),
+    _b("searches_30d", _I, "events", "Searches in the last 30 days.", 0),
+    _b("last_seen_at", _T, "UTC", "Latest event caused by the customer (email sends excluded)."),
+    _b("days_since_last_seen", _I, "days", "Whole days since last_seen_at."),
+    _b("email_sent_90d", _I, "emails", "Emails sent in the last 90 days.", 0),
+    _b(
+        "email_open_rate_90d",
+        _F,
+        "share",
+        "Distinct emails (campaigns) opened / distinct emails sent, last 90 days, capped at 1.",
+    ),
+    _b(
+        "email_click_rate_90d",
+        _F,
+        "share",
+        "Distinct emails (campaigns) clicked / distinct emails sent, last 90 days, capped at 1.",
+    ),
+    _b("unsubscribed", _B, "", "An unsubscribed event happened at or before as_of.", False),
+    _t("preferred_device", _S, "", "Most frequent device type (ties: alphabetical first)."),
+    _t("preferred_browser", _S, "", "Most frequent browser (ties: alphabetical first)."),
+    _t("preferred_os", _S, "", "Most frequent operating system (ties: alphabetical first)."),
+    _t("mobile_share", _F, "share", "Share of events with a known device that came from a mobile device."),
+)
+
+PRIVATE = ("_last_unsub_at", "_app_events", "_event_channel")
+
+
+def build_events(tables: Mapping[str, ir.Table], as_of: datetime, settings: dict[str, Any]) -> ir.Table:
+    ev = resolved_events(tables, as_of)
+    name = ev.name
+    own = ~name.isin([SENT])
+    email_key = ev.campaign_id.fill_null(ev.event_id)
+    w90 = within(ev.occurred_at, as_of, 90)
+    device = ev.device_type.lower()
+    interactive = ~name.isin(EMAIL_EVENTS)
+
+    def count(event: str | tuple[str, ...], days: int) -> ir.IntegerValue:
+        names = [event] if isinstance(event, str) else list(event)
+        return ev.event_id.count(where=name.isin(names) & within(ev.occurred_at, as_of, days))
+
+    agg = ev.group_by("customer_id").agg(
+        **{
+            f"sessions_{d}d": ev.session_id.nunique(where=own & within(ev.occurred_at, as_of, d))
+            for d in (7, 30, 90)
+        },
+        **{f"product_views_{d}d": count(VIEW, d) for d in (7, 30, 90)},
+        **{f"cart_adds_{d}d": count(CART, d) for d in (7, 30, 90)},
+        checkouts_30d=count(CHECKOUT, 30),
+        searches_30d=count(SEARCHES, 30),
+        last_seen_at=ev.occurred_at.max(where=own),
+        email_sent_90d=count(SENT, 90),
+        _sent=email_key.nunique(where=(name == SENT) & w90),
+        _opened=email_key.nunique(where=(name == OPENED) & w90),
+        _clicked=email_key.nunique(where=(name == CLICKED) & w90),
+        _last_unsub_at=ev.occurred_at.max(where=name == UNSUBSCRIBED),
+        _mobile=ev.event_id.count(where=interactive & (device == "mobile")),
+        _with_device=ev.event_id.count(where=interactive & device.notnull()),
+        _app_events=ev.event_id.count(where=ev.channel.lower() == "app"),
+    )
+    agg = agg.mutate(
+        days_since_last_seen=whole_days_since(agg.last_seen_at, as_of),
+        email_open_rate_90d=_capped_rate(agg._opened, agg._sent),
+        email_click_rate_90d=_capped_rate(agg._clicked, agg._sent),
+        unsubscribed=agg._last_unsub_at.notnull(),
+        mobile_share=ibis.ifelse(
+            agg._with_device > 0,
+            agg._mobile.cast("float64") / agg._with_device.cast("float64"),
+            ibis.null("float64"),
+        ),
+    )
+
+    tech = ev.filter(interactive).select(
+        "customer_id",
+        device=device,
+        browser=ev.browser,
+        os=ev.os,
+        channel=ev.channel.lower(),
+        n=ibis.literal(1),
+    )
+    combos = tech.group_by("customer_id", "device", "browser", "os", "channel").agg(n=tech.n.sum())
+    device_top = top_value(combos, "device")
+    browser_top = top_value(combos, "browser")
+    os_top = top_value(combos, "os")
+    channel_top = top_value(combos, "channel")
+    carts = abandoned_carts(ev, as_of, settings["abandon_after_minutes"])
+
+    joined = (
+        agg.left_join(device_top, agg.customer_id == device_top.customer_id)
+        .left_join(browser_top, agg.customer_id == browser_top.customer_id)
+        .left_join(os_top, agg.customer_id == os_top.customer_id)
+        .left_join(channel_top, agg.customer_id == channel_top.customer_id)
+        .left_join(carts, agg.customer_id == carts.customer_id)
+        .select(
+            agg,
+            preferred_device=device_top.device,
+            preferred_browser=browser_top.browser,
+            preferred_os=os_top.os,
+            _event_channel=channel_top.channel,
+            abandoned_carts_7d=carts.abandoned_carts_7d.fill_null(0),
+            abandoned_carts_30d=carts.abandoned_carts_30d.fill_null(0),
+        )
+    )
+    return joined.select("customer_id", *(s.name for s in SPECS), *PRIVATE)
+
+
+def abandoned_carts(ev: ir.Table, as_of: datetime, minutes: float) -> ir.Table:
+    """(customer_id, abandoned_carts_7d, abandoned_carts_30d) for customers with any cart; see the
+    module docstring for the exact definition."""
+    rows = ev.filter(ev.name.isin([CART, ORDER]) & ev.cart_id.notnull())
+    per_cart = rows.group_by("customer_id", "cart_id").agg(
+        last_add=rows.occurred_at.max(where=rows.name == CART),
+        last_order=rows.occurred_at.max(where=rows.name == ORDER),
+    )
+    limit = minutes * 60.0
+    gap = per_cart.last_order.epoch_seconds() - per_cart.last_add.epoch_seconds()
+    completed = per_cart.last_order.notnull() & (gap >= 0) & (gap <= limit)
+    due = per_cart.last_add <= ts_literal(as_of - timedelta(minutes=minutes))
+    abandoned = per_cart.filter(per_cart.last_add.notnull() & due & ~completed)
+    return abandoned.group_by("customer_id").agg(
+        abandoned_carts_7d=abandoned.cart_id.count(where=within(abandoned.last_add, as_of, 7)),
+        abandoned_carts_30d=abandoned.cart_id.count(where=within(abandoned.last_add, as_of, 30)),
+    )
+
+
+def _capped_rate(part: ir.IntegerValue, whole: ir.IntegerValue) -> ir.FloatingValue:
+    rate = ibis.least(part.cast("float64") / whole.cast("float64"), 1.0)
+    return ibis.ifelse(whole > 0, rate, ibis.null("float64"))
+
+
+GROUP = TraitGroup("events", SPECS, build_events, needs_settings=True)

@@ -1,0 +1,102 @@
+"""RFM scores and groups, ranked over all buying customers as of ``as_of``.
+
+Scores are quintiles of ``percent_rank`` (``score = 1 + floor(5 * percent_rank)``, capped at 5), ranked
+among customers with at least one paid order; customers without one get no score. ``percent_rank``
+gives equal values equal scores and is defined identically on every engine, unlike ``ntile`` (which
+splits ties arbitrarily) and ``pd.qcut`` (which fails on repeated edges). Ties take the lowest score of
+their range, so the many one-order customers get F = 1 rather than an arbitrary 1-3. R ranks recency
+with the most recent best, F ranks orders_count, M ranks total_spent; 5 is best.
+
+``rfm_group`` maps R and FM = round-half-up((F + M) / 2) onto the eleven groups of the widely used
+R x FM segment grid::
+
+    R \\ FM   1               2                   3                   4                  5
+    5        New             Potential Loyalist  Potential Loyalist  Champions          Champions
+    4        Promising       Potential Loyalist  Potential Loyalist  Loyal              Champions
+    3        About to Sleep  About to Sleep      Need Attention      Loyal              Loyal
+    2        Hibernating     Hibernating         At Risk             At Risk            Cannot Lose Them
+    1        Lost            Lost                At Risk             Cannot Lose Them   Cannot Lose Them
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+
+import ibis
+import ibis.expr.datatypes as dt
+import ibis.expr.types as ir
+
+from segmint.core.traits.catalog import TraitGroup, TraitSpec
+
+RFM_GROUPS = (
+    "Champions",
+    "Loyal",
+    "Potential Loyalist",
+    "New",
+    "Promising",
+    "Need Attention",
+    "About to Sleep",
+    "At Risk",
+    "Cannot Lose Them",
+    "Hibernating",
+    "Lost",
+)
+
+# RFM_GRID[(r, fm)] for r, fm in 1..5: exactly the table in the module docstring.
+_ROWS = {
+    5: ("New", "Potential Loyalist", "Potential Loyalist", "Champions", "Champions"),
+    4: ("Promising", "Potential Loyalist", "Potential Loyalist", "Loyal", "Champions"),
+    3: ("About to Sleep", "About to Sleep", "Need Attention", "Loyal", "Loyal"),
+    2: ("Hibernating", "Hibernating", "At Risk", "At Risk", "Cannot Lose Them"),
+    1: ("Lost", "Lost", "At Risk", "Cannot Lose Them", "Cannot Lose Them"),
+}
+RFM_GRID: dict[tuple[int, int], str] = {
+    (r, fm): name for r, row in _ROWS.items() for fm, name in enumerate(row, start=1)
+}
+
+SPECS: tuple[TraitSpec, ...] = (
+    TraitSpec("r_score", dt.int64, "value", "Recency quintile 1-5 (5 = most recent buyers).", "score 1-5"),
+    TraitSpec("f_score", dt.int64, "value", "Frequency quintile 1-5 (5 = most orders).", "score 1-5"),
+    TraitSpec("m_score", dt.int64, "value", "Monetary quintile 1-5 (5 = highest total_spent).", "score 1-5"),
+    TraitSpec("rfm_score", dt.string, "value", "R, F and M scores as text, e.g. '545'.", "RFM cell"),
+    TraitSpec(
+        "rfm_group",
+        dt.string,
+        "value",
+        "One of the 11 RFM groups (Champions ... Lost) from the R x FM grid.",
+        "",
+    ),
+)
+
+
+def quintile(value: ir.NumericValue, buyer: ir.BooleanValue, *, descending: bool = False) -> ir.IntegerValue:
+    """``1 + floor(5 * percent_rank)`` among buyers (ties share the lowest score); missing otherwise.
+    The epsilon keeps exact quintile edges (rank fractions such as 3/5) on the upper side on every
+    engine despite binary rounding."""
+    order = ibis.desc(value) if descending else value
+    rank = ibis.percent_rank().over(group_by=buyer, order_by=order)
+    score = ibis.least((rank * 5 + 1e-9).floor() + 1, 5).cast("int64")
+    return ibis.ifelse(buyer, score, ibis.null("int64"))
+
+
+def rfm_group(r: ir.IntegerValue, fm: ir.IntegerValue) -> ir.StringValue:
+    return (r * 10 + fm).cases(*(((rr * 10 + ff), name) for (rr, ff), name in RFM_GRID.items()))
+
+
+def build_rfm(tables: Mapping[str, ir.Table], as_of: datetime) -> ir.Table:
+    t = tables["traits"]
+    buyer = t.orders_count > 0
+    t = t.mutate(
+        r_score=quintile(t.recency_days, buyer, descending=True),
+        f_score=quintile(t.orders_count, buyer),
+        m_score=quintile(t.total_spent, buyer),
+    )
+    fm = ((t.f_score + t.m_score + 1) / 2).floor().cast("int64")
+    return t.mutate(
+        rfm_score=t.r_score.cast("string") + t.f_score.cast("string") + t.m_score.cast("string"),
+        rfm_group=rfm_group(t.r_score, fm),
+    )
+
+
+GROUP = TraitGroup("rfm", SPECS, build_rfm, depends_on=("orders",), derived=True)
