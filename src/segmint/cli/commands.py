@@ -9,3 +9,5 @@ def register(app: typer.Typer) -> None:
     from segmint.cli import workspace_cmds
 
     workspace_cmds.register(app)
+    from segmint.cli import traits_cmd
+    traits_cmd.register(app)
