@@ -26,6 +26,9 @@ from segmint.core.models.btyd.errors import (
 __all__ = ["BaseFitter", "Rows", "as_array", "compress"]
 
 _LOG_BOUND = 30.0
+# A parameter beyond e^18 (or below e^-18) on the rescaled data means the likelihood is flat in that
+# direction: the data do not identify it (e.g. nobody drops out, or everybody buys at the same rate).
+_DEGENERATE = 18.0
 
 
 def as_array(name: str, values: Any, *, size: int | None = None) -> np.ndarray:
@@ -169,8 +172,8 @@ class BaseFitter:
                 f"(initial_params for {names}), or a longer calibration period",
                 detail={"gradient": gradient.tolist(), "iterations": int(result.nit)},
             )
-        if np.any(np.abs(theta) >= _LOG_BOUND - 1e-6):
-            at = [n for n, t in zip(self.param_names, theta, strict=True) if abs(t) >= _LOG_BOUND - 1e-6]
+        if np.any(np.abs(theta) >= _DEGENERATE):
+            at = [n for n, t in zip(self.param_names, theta, strict=True) if abs(t) >= _DEGENERATE]
             raise ConvergenceError(
                 f"{type(self).__name__}: parameter(s) {', '.join(at)} ran off to 0 or infinity; the data "
                 "do not identify the model (too little repeat buying or too short a history): use a longer "
