@@ -11,3 +11,5 @@ def register(app: typer.Typer) -> None:
     workspace_cmds.register(app)
     from segmint.cli import traits_cmd
     traits_cmd.register(app)
+    from segmint.cli import cluster_cmd
+    cluster_cmd.register(app)

@@ -79,7 +79,7 @@ class ClusterModel:
             "stability": json.dumps(self.stability),
             "projection": json.dumps(self.projection),
             "profiles": json.dumps([p.to_dict() for p in self.profiles]),
-            "stability_ari": float(self.stability.get("ari_mean", float("nan"))),
+            "stability_ari": self.stability.get("ari_mean"),
             "sample_size": self.sample_size,
             "fitted_at": self.fitted_at,
             "as_of": self.as_of,

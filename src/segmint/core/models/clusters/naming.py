@@ -39,6 +39,8 @@ VOCABULARY: dict[str, tuple[str, str, int]] = {
     "mobile_share": ("mobile", "desktop", 8),
 }
 CATEGORY_ORDER = 8
+# Places in a name of the words about buying frequency, spend and basket size.
+BUYING_ORDERS = (2, 3, 4)
 # Under this mean order count a cluster is called "browsers" rather than "shoppers".
 BROWSER_ORDERS = 0.5
 
@@ -66,15 +68,16 @@ def _noun(profile: ClusterProfile) -> str:
     return "customers"
 
 
-def _words(profile: ClusterProfile, threshold: float) -> list[tuple[str, int]]:
-    """Candidate words, strongest effect first, without repeats."""
+def _words(profile: ClusterProfile, threshold: float, noun: str) -> list[tuple[str, int]]:
+    """Candidate words, strongest effect first, without repeats. "Browsers" need no words about how
+    often or how much they buy: the noun says it."""
     seen: set[str] = set()
     out: list[tuple[str, int]] = []
     for effect in profile.effects:
         if abs(effect.effect) < threshold:
             break
         found = phrase(effect)
-        if found is None or found[0] in seen:
+        if found is None or found[0] in seen or (noun == "browsers" and found[1] in BUYING_ORDERS):
             continue
         seen.add(found[0])
         out.append(found)
@@ -108,7 +111,7 @@ def name_clusters(
             names[p.cluster] = keep[p.cluster]
         else:
             pending.append(p)
-    candidates = {p.cluster: _words(p, threshold) for p in pending}
+    candidates = {p.cluster: _words(p, threshold, _noun(p)) for p in pending}
     used = {p.cluster: min(max_words, len(candidates[p.cluster])) for p in pending}
     for _ in range(10):
         proposed = {p.cluster: _compose(candidates[p.cluster][: used[p.cluster]], _noun(p)) for p in pending}
