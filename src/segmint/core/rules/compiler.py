@@ -227,7 +227,8 @@ class Plan:
             a = a.filter(a[node.by].notnull())
             b = b.filter(b[node.by].notnull())
         a = a.select("customer_id", "event_id", "occurred_at", *([node.by] if node.by else []))
-        b = b.select("customer_id", "event_id", "occurred_at", *([node.by] if node.by else []))
+        # .view(): both sides come from the same events table, and a self-join needs distinct names
+        b = b.select("customer_id", "event_id", "occurred_at", *([node.by] if node.by else [])).view()
         preds = [a.customer_id == b.customer_id, b.occurred_at >= a.occurred_at]
         if node.within is not None:
             preds.append(b.occurred_at <= a.occurred_at + ibis.interval(seconds=node.within.seconds))
