@@ -13,3 +13,5 @@ def register(app: typer.Typer) -> None:
     traits_cmd.register(app)
     from segmint.cli import cluster_cmd
     cluster_cmd.register(app)
+    from segmint.cli import segments_cmd
+    segments_cmd.register(app)

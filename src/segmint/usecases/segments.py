@@ -195,9 +195,14 @@ def dependency_layers(rules: Mapping[str, n.Rule]) -> list[list[str]]:
 
 
 def _catalog(ws: Workspace | None = None):
-    from segmint.core.traits import default_catalog
+    """The trait catalog rules are checked against (with the workspace's category traits)."""
+    if ws is None:
+        from segmint.core.traits import default_catalog
 
-    return default_catalog()
+        return default_catalog()
+    from segmint.usecases.traits import workspace_catalog
+
+    return workspace_catalog(ws)
 
 
 def _check(rule: n.Rule, defn: SegmentDef | None, catalog, segment_names: Iterable[str]) -> None:
@@ -327,11 +332,13 @@ def _sync_versions(ws: Workspace, defs: list[SegmentDef], rules: Mapping[str, n.
 def _traits(ws: Workspace, as_of: datetime) -> tuple[ir.Table, bool]:
     """The materialised ``traits`` table for ``as_of``: reused when the last computation was for the same
     time, else recomputed (``compute_traits`` materialises it)."""
-    from segmint.usecases.traits import compute_traits, traits_as_of
+    from segmint.usecases import traits as traits_usecase
 
-    if "traits" in ws.con.list_tables() and traits_as_of(ws) == as_of:
+    # Reuse needs to know which time the stored table is for; older trait modules do not say.
+    stored_as_of = getattr(traits_usecase, "traits_as_of", None)
+    if stored_as_of is not None and "traits" in ws.con.list_tables() and stored_as_of(ws) == as_of:
         return ws.table("traits"), True
-    compute_traits(ws, as_of)
+    traits_usecase.compute_traits(ws, as_of)
     return ws.table("traits"), False
 
 
@@ -834,18 +841,15 @@ def explain(
         catalog=catalog,
         segment_members=lookup,
     )
-    result = explain_rule(rule, ctx, customer_id)
-    return {"customer_id": customer_id, "segment": segment, "as_of": t, **_plain(result)}
+
+    def execute(expr: ir.Table) -> dict[str, Any] | None:
+        rows = ws.con.to_pyarrow(expr).to_pylist()
+        return rows[0] if rows else None
+
+    result = explain_rule(rule, ctx, customer_id, execute)
+    return {"segment": segment, **result.to_dict(), "lines": result.root.lines()}
 
 
 def _latest_or_now(ws: Workspace) -> datetime:
     times = run_times(ws)
     return times[-1] if times else parse_as_of(None)
-
-
-def _plain(result: Any) -> dict[str, Any]:
-    if isinstance(result, dict):
-        return result
-    if hasattr(result, "to_dict"):
-        return result.to_dict()
-    return {"explanation": result}
