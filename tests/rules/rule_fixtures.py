@@ -9,6 +9,7 @@ from datetime import datetime
 import ibis
 import ibis.expr.datatypes as dt
 import pandas as pd
+
 from segmint.core.rules import CompileContext, compile_rule, parse
 from segmint.core.schema import CANONICAL
 from segmint.core.traits.catalog import Catalog, TraitSpec

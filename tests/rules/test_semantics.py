@@ -8,7 +8,6 @@ from datetime import timedelta
 
 import ibis
 import pytest
-
 from rule_fixtures import AS_OF, Shop
 
 H = timedelta(hours=1)
@@ -69,8 +68,20 @@ TRAITS = [
 ]
 EVENTS = [
     # c1: cart A added 2h before as_of and ordered 30 min later -> not abandoned
-    {"customer_id": "c1", "name": "added_to_cart", "occurred_at": AS_OF - 2 * H, "cart_id": "A", "category": "shoes"},
-    {"customer_id": "c1", "name": "order_completed", "occurred_at": AS_OF - 1.5 * H, "cart_id": "A", "value": 100.0},
+    {
+        "customer_id": "c1",
+        "name": "added_to_cart",
+        "occurred_at": AS_OF - 2 * H,
+        "cart_id": "A",
+        "category": "shoes",
+    },
+    {
+        "customer_id": "c1",
+        "name": "order_completed",
+        "occurred_at": AS_OF - 1.5 * H,
+        "cart_id": "A",
+        "value": 100.0,
+    },
     # window edges: exactly as_of - 7d is outside a 7d window, exactly as_of is inside
     {"customer_id": "c1", "name": "added_to_cart", "occurred_at": AS_OF - 7 * D, "category": "shoes"},
     {"customer_id": "c1", "name": "added_to_cart", "occurred_at": AS_OF, "category": "shoes"},
@@ -78,7 +89,13 @@ EVENTS = [
     {"customer_id": "c1", "name": "order_completed", "occurred_at": AS_OF + H, "value": 1000.0},
     {"customer_id": "c3", "name": "product_viewed", "occurred_at": AS_OF + H, "category": "outdoor"},
     # c2: cart B abandoned 3h ago (deadline 1h passed); two older orders
-    {"customer_id": "c2", "name": "added_to_cart", "occurred_at": AS_OF - 3 * H, "cart_id": "B", "category": "shoes"},
+    {
+        "customer_id": "c2",
+        "name": "added_to_cart",
+        "occurred_at": AS_OF - 3 * H,
+        "cart_id": "B",
+        "category": "shoes",
+    },
     {"customer_id": "c2", "name": "order_completed", "occurred_at": AS_OF - 10 * D, "value": 30.0},
     {"customer_id": "c2", "name": "order_completed", "occurred_at": AS_OF - 40 * D, "value": 20.0},
     # c4: cart C 30 min ago (deadline not passed yet); cart D 2 days ago (before since 1d)

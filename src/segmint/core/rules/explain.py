@@ -178,4 +178,3 @@ def _show(value: Any) -> str:
     if isinstance(value, datetime | date):
         return value.isoformat(sep=" ") if isinstance(value, datetime) else value.isoformat()
     return repr(value) if isinstance(value, str) else str(value)
-

@@ -240,7 +240,9 @@ class _Parser:
                 return n.IsMissing(value, negated=True, pos=pos)
             self.fail("expected 'missing' or 'present' after 'is'")
         if isinstance(value, n.Field):
-            if tok.kind == "IDENT" and tok.text.lower() not in RESERVED:
+            if tok.kind in ("NUMBER", "STRING", "DURATION") or (
+                tok.kind == "IDENT" and tok.text.lower() not in RESERVED
+            ):
                 self.fail(f"expected an operator after '{value.name}'")
             return n.Truthy(value, pos=pos)
         self.fail(f"expected a comparison after {value.func}(...), e.g. >= 1")
