@@ -9,6 +9,8 @@ def register(app: typer.Typer) -> None:
     from segmint.cli import workspace_cmds
 
     workspace_cmds.register(app)
+    from segmint.cli import import_cmd
+    import_cmd.register(app)
     from segmint.cli import traits_cmd
     traits_cmd.register(app)
     from segmint.cli import cluster_cmd

@@ -11,6 +11,7 @@ bad row goes to ``quarantine`` with file, row number, column, value, reason and 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import secrets
@@ -313,10 +314,8 @@ def _run(ws, importer: Importer, todo, report: ImportReport, keep_good: bool, pr
         return report
     finally:
         for name in temps:
-            try:
+            with contextlib.suppress(Exception):  # cleanup never hides the real error
                 store.drop(name)
-            except Exception:  # pragma: no cover - cleanup of temporary tables never hides the real error
-                pass
 
 
 def _file_ids(base: str, n: int) -> list[str]:
