@@ -325,7 +325,7 @@ SEGMENT_RUNS = TableSpec(
 )
 
 # The real-time service's own state (issue 6): API keys (hashed), webhook subscriptions, the webhook outbox
-# and the times at which time alone can flip a customer's membership.
+# (due times are recomputed from the data at start, so they need no table).
 API_KEYS = TableSpec(
     name="api_keys",
     key=("key_id",),
@@ -376,18 +376,11 @@ OUTBOX = TableSpec(
     },
 )
 
-LIVE_DUE = TableSpec(
-    name="live_due",
-    key=("customer_id",),
-    description="When the live service must re-evaluate a customer because a window or deadline ends.",
-    columns={"customer_id": dt.String(nullable=False), "due_at": TS},
-)
-
 DERIVED: dict[str, TableSpec] = {
     t.name: t
     for t in (IMPORTS, QUARANTINE, PERSONAS, SEGMENTS, MEMBERSHIPS, MEMBERSHIP_HISTORY, CHANGES, SEGMENT_RUNS)
 }
-DERIVED.update({t.name: t for t in (API_KEYS, WEBHOOKS, OUTBOX, LIVE_DUE)})
+DERIVED.update({t.name: t for t in (API_KEYS, WEBHOOKS, OUTBOX)})
 
 # ML segments (issue 5): fitted cluster models, the current cluster of every customer, and the history
 # of cluster membership (the same shape as membership_history, keyed by the segment name
