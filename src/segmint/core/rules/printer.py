@@ -9,6 +9,7 @@ otherwise swallow the conditions after it.
 from __future__ import annotations
 
 import math
+from decimal import Decimal
 
 from segmint.core.rules import nodes as n
 
@@ -120,9 +121,9 @@ def _number(value: int | float) -> str:
         if not math.isfinite(value):
             raise ValueError(f"numbers in rules must be finite, got {value!r}")
         text = repr(value)
-        if "e" in text or "E" in text:  # the grammar has no exponents: spell the digits out
-            text = f"{value:.20f}".rstrip("0")
-            text = text + "0" if text.endswith(".") else text
+        if "e" in text or "E" in text:  # the grammar has no exponents: spell the digits out exactly
+            text = format(Decimal(text), "f")
+            text = text if "." in text else text + ".0"
         return text
     return str(value)
 
