@@ -9,11 +9,25 @@ def register(app: typer.Typer) -> None:
     from segmint.cli import workspace_cmds
 
     workspace_cmds.register(app)
+    from segmint.cli import run_cmd
+
+    run_cmd.register(app)
     from segmint.cli import import_cmd
+
     import_cmd.register(app)
     from segmint.cli import traits_cmd
+
     traits_cmd.register(app)
     from segmint.cli import cluster_cmd
+
     cluster_cmd.register(app)
     from segmint.cli import segments_cmd
+
     segments_cmd.register(app)
+    from segmint.cli import keys_cmd, serve_cmd
+
+    keys_cmd.register(app)
+    serve_cmd.register(app)
+    from segmint.cli import predict_cmd
+
+    predict_cmd.register(app)
