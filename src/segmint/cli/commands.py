@@ -12,6 +12,9 @@ def register(app: typer.Typer) -> None:
     from segmint.cli import run_cmd
 
     run_cmd.register(app)
+    from segmint.cli import demo_cmd
+
+    demo_cmd.register(app)
     from segmint.cli import import_cmd
 
     import_cmd.register(app)

@@ -1,0 +1,78 @@
+"""``segmint demo``: build the demo shop, run everything, print a summary, then serve it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from segmint.cli._common import console, emit, err_console, state
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def demo(
+        ctx: typer.Context,
+        customers: int = typer.Option(20_000, "--customers", min=500, help="Size of the synthetic shop."),
+        directory: Path = typer.Option(Path(".demo"), "--dir", help="Where the demo shop is built."),
+        seed: int = typer.Option(7, "--seed", help="Random seed of the generator."),
+        rebuild: bool = typer.Option(False, "--rebuild", help="Rebuild even if a matching shop exists."),
+        serve: bool = typer.Option(True, "--serve/--no-serve", help="Serve the dashboard afterwards."),
+        host: str = typer.Option("127.0.0.1", "--host"),
+        port: int = typer.Option(8000, "--port"),
+    ) -> None:
+        """Generate a synthetic shop, import it, run traits, segments, models and clusters, and serve it."""
+        from segmint.usecases.demo import build_demo
+
+        def step(message: str) -> None:
+            if not state(ctx).json:
+                err_console.print(f"[dim]•[/] {message}")
+
+        summary = build_demo(directory, customers=customers, seed=seed, rebuild=rebuild, step=step)
+        if state(ctx).json:
+            emit(ctx, summary.to_dict())
+        else:
+            _print(summary)
+        if serve:
+            _serve(summary.workspace, host, port)
+
+
+def _print(summary) -> None:
+    c = summary.counts
+    console.print(
+        f"\n[bold]Demo shop[/] at {summary.workspace} as of {summary.as_of:%Y-%m-%d %H:%M} UTC"
+        + (" (reused)" if summary.reused else "")
+    )
+    console.print(
+        f"{c['customers']:,} customers · {c['orders']:,} orders · {c['events']:,} events · "
+        f"revenue {summary.revenue:,.2f}"
+    )
+    top = summary.segments[:12]
+    if top:
+        from rich.table import Table
+
+        table = Table(title="largest segments")
+        table.add_column("segment")
+        table.add_column("members", justify="right")
+        for row in top:
+            table.add_row(row["segment"], f"{row['members']:,}")
+        console.print(table)
+    if summary.seconds:
+        console.print("time: " + ", ".join(f"{k} {v:.1f}s" for k, v in summary.seconds.items()))
+
+
+def _serve(root: Path, host: str, port: int) -> None:
+    import uvicorn
+
+    from segmint.api.app import create_app
+
+    configure = None
+    try:
+        from segmint.web.app import install as configure
+    except ImportError:  # the dashboard is an optional part of a slim install
+        pass
+    console.print(
+        f"\n[bold green]Dashboard:[/] http://{host}:{port}/   (API docs: http://{host}:{port}/docs)"
+    )
+    console.print("Press Ctrl+C to stop.")
+    uvicorn.run(create_app(root, configure=configure), host=host, port=port, log_level="warning")

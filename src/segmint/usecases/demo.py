@@ -1,0 +1,131 @@
+"""The demo shop: generate a synthetic shop, import it, run the whole pipeline (traits, the ready-made
+segments with history, BTYD value models, clusters) and summarise it. Re-running with the same size and
+seed reuses the built workspace, so `make demo` is quick the second time."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from segmint.usecases import cluster as cluster_usecase
+from segmint.usecases import predict as predict_usecase
+from segmint.usecases import segments as segments_usecase
+from segmint.usecases.generate import generate_shop, generated_end, load_generated
+from segmint.usecases.pipeline import run_pipeline
+from segmint.usecases.workspace import Workspace
+
+__all__ = ["DemoSummary", "build_demo"]
+
+MARKER = "demo.json"
+
+
+@dataclass
+class DemoSummary:
+    workspace: Path
+    as_of: datetime
+    reused: bool
+    counts: dict[str, int] = field(default_factory=dict)
+    revenue: float = 0.0
+    segments: list[dict[str, Any]] = field(default_factory=list)
+    models: dict[str, Any] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "workspace": str(self.workspace),
+            "as_of": self.as_of.isoformat(),
+            "reused": self.reused,
+            "counts": self.counts,
+            "revenue": round(self.revenue, 2),
+            "segments": self.segments,
+            "models": self.models,
+            "seconds": {k: round(v, 2) for k, v in self.seconds.items()},
+        }
+
+
+def build_demo(
+    root: Path,
+    customers: int = 20_000,
+    seed: int = 7,
+    rebuild: bool = False,
+    step: Callable[[str], None] = lambda _msg: None,
+) -> DemoSummary:
+    root = Path(root).resolve()
+    shop, data = root / "shop", root / "data"
+    wanted = {"customers": customers, "seed": seed}
+    marker = shop / MARKER
+    if not rebuild and marker.exists() and json.loads(marker.read_text()).get("build") == wanted:
+        with Workspace.open(shop) as ws:
+            as_of = datetime.fromisoformat(json.loads(marker.read_text())["as_of"])
+            return _summarise(ws, as_of, reused=True, seconds={})
+
+    seconds: dict[str, float] = {}
+    clock = time.perf_counter()
+    if shop.exists():
+        for leftover in shop.glob("segmint.duckdb*"):
+            leftover.unlink()
+    step(f"generating a shop of {customers:,} customers")
+    generate_shop(data, customers, seed=seed)
+    as_of = generated_end(data)
+    seconds["generate"] = time.perf_counter() - clock
+
+    with Workspace.init(shop, name="demo-shop") as ws:
+        clock = time.perf_counter()
+        step("loading it into the workspace")
+        load_generated(ws, data)
+        seconds["load"] = time.perf_counter() - clock
+
+        clock = time.perf_counter()
+        step("installing the ready-made segments and running the pipeline")
+        segments_usecase.install_library(ws, overwrite=True)
+        # A few weekly runs before the final one give the dashboard history to show.
+        for weeks_back in (4, 3, 2, 1):
+            run_pipeline(ws, as_of - timedelta(weeks=weeks_back))
+        run_pipeline(ws, as_of)
+        seconds["pipeline"] = time.perf_counter() - clock
+
+        clock = time.perf_counter()
+        step("fitting value models (BG/NBD, Gamma-Gamma) and scoring every customer")
+        models: dict[str, Any] = {}
+        calibration_end = as_of - timedelta(days=180)
+        for model in ("bgnbd", "gg"):
+            run = predict_usecase.fit_model(ws, model, calibration_end=calibration_end, holdout_end=as_of)
+            models[model] = {"run_id": run.get("run_id"), "parameters": run.get("parameters")}
+        final = predict_usecase.fit_model(ws, "bgnbd", calibration_end=as_of)
+        predict_usecase.fit_model(ws, "gg", calibration_end=as_of)
+        predict_usecase.score(ws, final.get("run_id"), as_of)
+        seconds["models"] = time.perf_counter() - clock
+
+        clock = time.perf_counter()
+        step("clustering customers")
+        fit = cluster_usecase.fit_clusters(ws, as_of=as_of, name="default")
+        models["clusters"] = {"k": fit.to_dict().get("k")}
+        seconds["clusters"] = time.perf_counter() - clock
+
+        marker.write_text(json.dumps({"build": wanted, "as_of": as_of.isoformat()}))
+        summary = _summarise(ws, as_of, reused=False, seconds=seconds)
+        summary.models = models
+        return summary
+
+
+def _summarise(ws: Workspace, as_of: datetime, reused: bool, seconds: dict[str, float]) -> DemoSummary:
+    counts = {name: ws.count(name) for name in ("customers", "orders", "order_lines", "events", "products")}
+    orders = ws.table("orders")
+    sales = orders.filter(orders.status.isin(["paid", "partially_refunded"]))
+    revenue = (sales.total - sales.refunded_amount.fill_null(0)).sum().to_pyarrow().as_py() or 0.0
+    members = ws.table("memberships")
+    sizes = members.group_by("segment").agg(members=members.count()).order_by([members.count().desc()])
+    return DemoSummary(
+        workspace=ws.root,
+        as_of=as_of,
+        reused=reused,
+        counts=counts,
+        revenue=float(revenue),
+        segments=sizes.to_pyarrow().to_pylist(),
+        seconds=seconds,
+    )
