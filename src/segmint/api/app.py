@@ -1,0 +1,103 @@
+"""The FastAPI application: ``create_app(workspace_dir)``.
+
+The app is a set of routers over one :class:`~segmint.api.service.Service`. Other parts (the web
+dashboard) add their pages with ``extra_routers``/``configure`` or later with ``app.include_router``;
+``app.state.service`` gives them the workspace and the read cursors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+
+from segmint.api.routers import changes, ingest, keys, profiles, segments, webhooks
+from segmint.api.service import Service, ServiceSettings
+from segmint.errors import SegmintError
+
+__all__ = ["create_app"]
+
+
+def create_app(
+    workspace_dir: str | Path,
+    *,
+    settings: ServiceSettings | None = None,
+    evaluator_factory: Callable | None = None,
+    extra_routers: Iterable[APIRouter] = (),
+    configure: Callable[[FastAPI], None] | None = None,
+) -> FastAPI:
+    """Build the app for a workspace. The workspace is opened when the app starts (lifespan), so
+    building an app is cheap and a second running service fails at start with a clear message."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        service = Service(workspace_dir, evaluator_factory=evaluator_factory, settings=settings)
+        app.state.service = service
+        await service.start()
+        try:
+            yield
+        finally:
+            await service.stop()
+
+    app = FastAPI(
+        title="Segmint",
+        version="1",
+        description="Event ingest (Segment tracking spec), live segment memberships, change log and webhooks.",
+        lifespan=lifespan,
+    )
+    for router in (
+        ingest.router,
+        changes.router,
+        webhooks.router,
+        profiles.router,
+        segments.router,
+        keys.router,
+    ):
+        app.include_router(router)
+    for router in extra_routers:
+        app.include_router(router)
+    _errors(app)
+
+    @app.get("/health", tags=["service"])
+    async def health(request: Request) -> dict:
+        service: Service = request.app.state.service
+        return {
+            "status": "ok",
+            "events_seen": len(service.ingestor.seen),
+            "commits": service.ingestor.commits,
+            "next_change_seq": service.live.next_seq,
+            "webhooks_pending": service.deliverer.pending() if service.deliverer else 0,
+        }
+
+    if configure is not None:
+        configure(app)
+    return app
+
+
+def _errors(app: FastAPI) -> None:
+    @app.exception_handler(SegmintError)
+    async def segmint_error(_request: Request, exc: SegmintError) -> JSONResponse:
+        status = 404 if "NotFound" in type(exc).__name__ else 400
+        return JSONResponse(status_code=status, content=exc.to_dict())
+
+    @app.exception_handler(ValidationError)
+    async def validation_error(_request: Request, exc: ValidationError) -> JSONResponse:
+        return JSONResponse(status_code=400, content=_validation(exc.errors(include_url=False)))
+
+    @app.exception_handler(RequestValidationError)
+    async def request_validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse(status_code=400, content=_validation(exc.errors()))
+
+
+def _validation(errors) -> dict:
+    problems = []
+    for err in errors:
+        where = ".".join(str(p) for p in err.get("loc", ()) if p not in ("body",))
+        problems.append({"at": where, "message": err.get("msg", "invalid")})
+    text = "; ".join(f"{p['at']}: {p['message']}" if p["at"] else p["message"] for p in problems[:5])
+    return {"error": "ValidationError", "message": f"invalid request: {text}", "detail": problems}

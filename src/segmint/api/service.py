@@ -1,0 +1,252 @@
+"""The running service: one workspace, one database thread, and the loops around it.
+
+Threads and loops:
+
+* the *writer*: a single thread that owns the DuckDB connection for every write (group-committed ingest,
+  live evaluations, outbox updates, keys, webhooks). One writer is what makes the event-id set and the
+  change sequence authoritative and the transactions simple;
+* *readers*: request handlers read through per-thread DuckDB cursors of the same database (MVCC
+  snapshots of committed data), so a profile lookup never waits behind a commit;
+* the event loop runs the live scheduler (ticks when customers were touched or a due time arrives, sweeps
+  periodically), the webhook deliverer, and the change-stream fan-out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pyarrow as pa
+
+from segmint.adapters.webhooks import Deliverer, Delivery, DeliveryResult, RetryPolicy
+from segmint.usecases.api_keys import KeyRing, list_keys
+from segmint.usecases.ingest import Ingestor
+from segmint.usecases.live import Change, LiveEngine, MembershipEvaluator, OutboxItem
+from segmint.usecases.workspace import Workspace
+
+__all__ = ["Service", "ServiceSettings"]
+
+T = TypeVar("T")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+@dataclass
+class ServiceSettings:
+    max_body_bytes: int = 1_000_000
+    sweep_interval_s: float = 3600.0
+    sweep_on_start: bool = True
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    webhook_concurrency: int = 32
+    stream_keepalive_s: float = 15.0
+
+
+class Service:
+    def __init__(
+        self,
+        workspace_dir: str | Path,
+        evaluator_factory: Callable[[Workspace], MembershipEvaluator] | None = None,
+        settings: ServiceSettings | None = None,
+    ) -> None:
+        self.settings = settings or ServiceSettings()
+        self.ws = Workspace.open(workspace_dir)  # raises a clear error if another process holds it
+        self.writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="segmint-writer")
+        self.live: LiveEngine | None = None
+        if evaluator_factory is None:
+            from segmint.usecases.live_rules import RuleEvaluator
+
+            evaluator_factory = RuleEvaluator
+        self.evaluator = evaluator_factory(self.ws)
+        self.live = LiveEngine(self.ws, self.evaluator)
+        self.ingestor = Ingestor(self.ws, self.writer, on_commit=self._on_commit)
+        self.keys = KeyRing([])
+        self._local = threading.local()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wake: asyncio.Event | None = None
+        self._tasks: list[asyncio.Task] = []
+        self._subscribers: set[asyncio.Queue] = set()
+        self._results: list[DeliveryResult] = []
+        self.deliverer: Deliverer | None = None
+        self.started_at = utcnow()
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+    async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._wake = asyncio.Event()
+        await self.on_writer(self._load)
+        self.live.listeners.append(self._on_changes_threadsafe)
+        self.deliverer = Deliverer(
+            self._on_delivery_result, self.settings.retry, concurrency=self.settings.webhook_concurrency
+        )
+        for delivery in await self.on_writer(self._pending_deliveries):
+            self.deliverer.add(delivery)
+        if self.settings.sweep_on_start:
+            await self.on_writer(self.live.sweep, utcnow())
+        self._tasks = [
+            asyncio.create_task(self.deliverer.run(), name="segmint-deliverer"),
+            asyncio.create_task(self._live_loop(), name="segmint-live"),
+            asyncio.create_task(self._results_loop(), name="segmint-outbox"),
+        ]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        with contextlib.suppress(Exception):
+            await self.on_writer(self._flush_results)
+        self.writer.shutdown(wait=True)
+        self.ws.close()
+
+    def _load(self) -> None:
+        self.ingestor.load()
+        self.live.load()
+        self.keys.replace(list_keys(self.ws.con))
+
+    # -- threads -----------------------------------------------------------------------------------
+    async def on_writer(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn`` on the database writer thread and await its result."""
+        return await asyncio.wrap_future(self.writer.submit(fn, *args))
+
+    def cursor(self):
+        """This thread's read cursor (a DuckDB connection sharing the database, seeing committed data)."""
+        cur = getattr(self._local, "cursor", None)
+        if cur is None:
+            cur = self.ws.con.con.cursor()
+            cur.execute("SET TimeZone = 'UTC'")
+            self._local.cursor = cur
+        return cur
+
+    async def read(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn(cursor, *args)`` on a worker thread with a read cursor."""
+        return await asyncio.to_thread(lambda: fn(self.cursor(), *args))
+
+    # -- live ----------------------------------------------------------------------------------------
+    def _on_commit(self, customers: set[str], _at: datetime) -> None:
+        self.live.mark(customers)
+        if self._loop is not None and self._wake is not None:
+            self._loop.call_soon_threadsafe(self._wake.set)
+
+    async def _live_loop(self) -> None:
+        last_sweep = time.monotonic()
+        while True:
+            now = utcnow()
+            if self.live.has_work(now):
+                await self.on_writer(self.live.tick, now)
+                continue
+            if time.monotonic() - last_sweep >= self.settings.sweep_interval_s:
+                await self.on_writer(self.live.sweep, now)
+                last_sweep = time.monotonic()
+                continue
+            due = self.live.next_due()
+            timeout = self.settings.sweep_interval_s - (time.monotonic() - last_sweep)
+            if due is not None:
+                timeout = min(timeout, max(0.0, (due - now).total_seconds()))
+            self._wake.clear()
+            if self.live.has_work(utcnow()):
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), max(0.001, timeout))
+
+    def _on_changes_threadsafe(self, changes: list[Change], outbox: list[OutboxItem]) -> None:
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._on_changes, changes, outbox)
+
+    def _on_changes(self, changes: list[Change], outbox: list[OutboxItem]) -> None:
+        now = time.time()
+        for item in outbox:
+            self.deliverer.add(Delivery(item.delivery_id, item.url, item.secret, item.payload, 0, now))
+        for queue in list(self._subscribers):
+            with contextlib.suppress(asyncio.QueueFull):
+                queue.put_nowait(changes)
+
+    def subscribe(self) -> asyncio.Queue:
+        queue: asyncio.Queue = asyncio.Queue(maxsize=10_000)
+        self._subscribers.add(queue)
+        return queue
+
+    def unsubscribe(self, queue: asyncio.Queue) -> None:
+        self._subscribers.discard(queue)
+
+    # -- webhooks outbox ------------------------------------------------------------------------------
+    def _pending_deliveries(self) -> list[Delivery]:
+        rows = self.ws.con.con.execute(
+            "SELECT o.delivery_id, w.url, w.secret, o.payload, o.attempts, o.next_attempt_at "
+            "FROM outbox o JOIN webhooks w USING (webhook_id) "
+            "WHERE o.status IN ('pending', 'failed') AND w.active ORDER BY o.created_at"
+        ).fetchall()
+        return [
+            Delivery(d, url, secret, payload.encode(), attempts or 0, _epoch(next_at))
+            for d, url, secret, payload, attempts, next_at in rows
+        ]
+
+    def _on_delivery_result(self, result: DeliveryResult) -> None:
+        self._results.append(result)
+
+    async def _results_loop(self) -> None:
+        while True:
+            await asyncio.sleep(0.2)
+            if self._results:
+                await self.on_writer(self._flush_results)
+
+    def _flush_results(self) -> None:
+        results, self._results = self._results, []
+        if not results:
+            return
+        table = pa.table(
+            {
+                "delivery_id": [r.delivery_id for r in results],
+                "status": [r.status for r in results],
+                "attempts": [r.attempts for r in results],
+                "next_attempt_at": [_naive(r.next_attempt_at) for r in results],
+                "last_status": [r.last_status for r in results],
+                "last_error": [r.last_error for r in results],
+                "finished_at": [_naive(r.finished_at) for r in results],
+            },
+            schema=pa.schema(
+                [
+                    ("delivery_id", pa.string()),
+                    ("status", pa.string()),
+                    ("attempts", pa.int64()),
+                    ("next_attempt_at", pa.timestamp("us")),
+                    ("last_status", pa.int64()),
+                    ("last_error", pa.string()),
+                    ("finished_at", pa.timestamp("us")),
+                ]
+            ),
+        )
+        raw = self.ws.con.con
+        raw.register("_outbox_results", table)
+        try:
+            # A delivery's latest result wins (results arrive in order).
+            raw.execute(
+                "UPDATE outbox SET status = r.status, attempts = r.attempts, next_attempt_at = r.next_attempt_at, "
+                "last_status = r.last_status, last_error = r.last_error, "
+                "delivered_at = CASE WHEN r.status = 'delivered' THEN r.finished_at ELSE outbox.delivered_at END "
+                "FROM (SELECT * FROM _outbox_results QUALIFY row_number() OVER "
+                "(PARTITION BY delivery_id ORDER BY attempts DESC) = 1) r "
+                "WHERE outbox.delivery_id = r.delivery_id"
+            )
+        finally:
+            raw.unregister("_outbox_results")
+
+
+def _epoch(value: datetime | None) -> float:
+    return value.replace(tzinfo=UTC).timestamp() if value is not None else 0.0
+
+
+def _naive(ts: float | None) -> datetime | None:
+    if ts is None:
+        return None
+    return datetime(1970, 1, 1) + timedelta(seconds=ts)

@@ -1,0 +1,351 @@
+"""Live memberships: re-evaluate the customers that changed, and those whose time has come.
+
+Two things make a membership change while the service runs:
+
+* new data: the ingest writer reports the customers a commit touched (``mark``); the next ``tick``
+  re-evaluates exactly those customers, with the same compiled rules as a batch run, restricted to them;
+* time alone: a window lapses or a sequence's deadline passes. A rule's truth can only flip when ``as_of``
+  crosses ``t + d`` for some dated row ``t`` of the customer (an event or an order) and some duration ``d``
+  the rule mentions (windows, ``within``/``since`` deadlines, relative times such as ``-90d``). After each
+  evaluation the engine computes the customer's next such instant (its *due time*) and re-evaluates the
+  customer then, without any new event. Rules whose time-dependence is hidden in a trait (days since last
+  order, lifecycle stages) are caught by ``sweep``, a full re-evaluation the service runs periodically and
+  at start (which also recovers any evaluation lost to a crash between an ingest commit and its tick).
+
+Every change (entered/exited) is written in one transaction with the memberships, the membership history
+and the webhook outbox rows it causes, then handed to listeners (stream subscribers, the deliverer).
+Everything here runs on the service's single database thread.
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+import threading
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+import pyarrow as pa
+
+from segmint.core.schema import CHANGES, OUTBOX
+from segmint.usecases.workspace import Workspace
+
+__all__ = ["Change", "LiveEngine", "LiveSegment", "MembershipEvaluator", "OutboxItem"]
+
+TICK = timedelta(microseconds=1)
+
+
+@dataclass(frozen=True)
+class LiveSegment:
+    name: str
+    version: int
+    # Durations at which the rule's truth can flip after a dated row of the customer.
+    shifts: tuple[timedelta, ...] = ()
+
+
+class MembershipEvaluator(Protocol):
+    """What the live engine needs from the segment engine."""
+
+    def segments(self) -> list[LiveSegment]:
+        """The segments to keep current."""
+        ...
+
+    def members(self, customer_ids: Sequence[str] | None, as_of: datetime) -> set[tuple[str, str]]:
+        """``(segment, customer_id)`` pairs holding at ``as_of``, among ``customer_ids`` (all if None)."""
+        ...
+
+
+@dataclass(frozen=True)
+class Change:
+    seq: int
+    segment: str
+    customer_id: str
+    kind: str  # entered | exited
+    at: datetime
+    segment_version: int | None
+    cause: str
+
+    def to_dict(self) -> dict:
+        return {
+            "seq": self.seq,
+            "segment": self.segment,
+            "customer_id": self.customer_id,
+            "kind": self.kind,
+            "at": self.at.isoformat(),
+            "segment_version": self.segment_version,
+            "cause": self.cause,
+        }
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    delivery_id: str
+    webhook_id: str
+    url: str
+    secret: str
+    payload: bytes
+
+
+@dataclass
+class Webhook:
+    webhook_id: str
+    url: str
+    segment: str | None
+    kinds: frozenset[str]
+    secret: str
+
+
+class LiveEngine:
+    def __init__(self, ws: Workspace, evaluator: MembershipEvaluator) -> None:
+        self.ws = ws
+        self.raw = ws.con.con
+        self.evaluator = evaluator
+        self._dirty: set[str] = set()
+        self._dirty_lock = threading.Lock()
+        self._due: list[tuple[datetime, str]] = []  # heap; stale entries skipped via _due_of
+        self._due_of: dict[str, datetime] = {}
+        self.next_seq = 1
+        self.webhooks: list[Webhook] = []
+        self.listeners: list[Callable[[list[Change], list[OutboxItem]], None]] = []
+        self.evaluations = 0
+
+    # -- state -------------------------------------------------------------------------------------
+    def load(self) -> None:
+        row = self.raw.execute("SELECT max(seq) FROM changes").fetchone()
+        self.next_seq = (row[0] or 0) + 1
+        self.reload_webhooks()
+
+    def reload_webhooks(self) -> None:
+        rows = self.raw.execute(
+            "SELECT webhook_id, url, segment, kinds, secret FROM webhooks WHERE active"
+        ).fetchall()
+        self.webhooks = [
+            Webhook(w, u, s, frozenset((k or "entered,exited").split(",")), sec) for w, u, s, k, sec in rows
+        ]
+
+    def mark(self, customers: Iterable[str]) -> None:
+        """Customers whose data changed (thread-safe; called by the ingest writer after a commit)."""
+        with self._dirty_lock:
+            self._dirty.update(customers)
+
+    def has_work(self, now: datetime) -> bool:
+        return bool(self._dirty) or (self.next_due() is not None and self.next_due() <= now)
+
+    def next_due(self) -> datetime | None:
+        while self._due and self._due_of.get(self._due[0][1]) != self._due[0][0]:
+            heapq.heappop(self._due)
+        return self._due[0][0] if self._due else None
+
+    def _take_due(self, now: datetime) -> set[str]:
+        out: set[str] = set()
+        while self._due and self._due[0][0] <= now:
+            at, cid = heapq.heappop(self._due)
+            if self._due_of.get(cid) == at:
+                del self._due_of[cid]
+                out.add(cid)
+        return out
+
+    # -- evaluation --------------------------------------------------------------------------------
+    def tick(self, as_of: datetime) -> list[Change]:
+        """Re-evaluate the touched customers and those due by ``as_of``, at ``as_of``."""
+        with self._dirty_lock:
+            dirty, self._dirty = self._dirty, set()
+        due = self._take_due(as_of)
+        changes: list[Change] = []
+        if dirty:
+            changes += self.evaluate(sorted(dirty), as_of, cause="event")
+        due -= dirty
+        if due:
+            changes += self.evaluate(sorted(due), as_of, cause="time")
+        return changes
+
+    def sweep(self, as_of: datetime) -> list[Change]:
+        """Re-evaluate every customer (start-up, and periodically for time-dependent traits)."""
+        return self.evaluate(None, as_of, cause="sweep")
+
+    def evaluate(self, customer_ids: list[str] | None, as_of: datetime, cause: str) -> list[Change]:
+        segments = {s.name: s for s in self.evaluator.segments()}
+        new = self.evaluator.members(customer_ids, as_of) if segments else set()
+        new = {(s, c) for s, c in new if s in segments}
+        current = self._current(customer_ids, list(segments))
+        entered = sorted(new - current)
+        exited = sorted(current - new)
+        self.evaluations += 1
+        changes: list[Change] = []
+        for kind, pairs in (("exited", exited), ("entered", entered)):
+            for segment, cid in pairs:
+                changes.append(
+                    Change(
+                        self.next_seq + len(changes),
+                        segment,
+                        cid,
+                        kind,
+                        as_of,
+                        segments[segment].version,
+                        cause,
+                    )
+                )
+        outbox = self._outbox(changes) if changes else []
+        if changes:
+            self._write(changes, outbox, as_of)
+            self.next_seq += len(changes)
+        shifts = sorted({d for s in segments.values() for d in s.shifts} | {timedelta(0)})
+        self._schedule(customer_ids, as_of, shifts)
+        if changes:
+            for listener in self.listeners:
+                listener(changes, outbox)
+        return changes
+
+    def retire(self, segment: str, version: int | None, as_of: datetime) -> list[Change]:
+        """A deleted segment: every member exits (cause ``deleted``), with webhooks as for any exit."""
+        rows = self.raw.execute(
+            "SELECT customer_id FROM memberships WHERE segment = ? ORDER BY customer_id", [segment]
+        ).fetchall()
+        changes = [
+            Change(self.next_seq + i, segment, cid, "exited", as_of, version, "deleted")
+            for i, (cid,) in enumerate(rows)
+        ]
+        if changes:
+            outbox = self._outbox(changes)
+            self._write(changes, outbox, as_of)
+            self.next_seq += len(changes)
+            for listener in self.listeners:
+                listener(changes, outbox)
+        return changes
+
+    def _current(self, customer_ids: list[str] | None, segments: list[str]) -> set[tuple[str, str]]:
+        raw = self.raw
+        if customer_ids is None:
+            rows = raw.execute("SELECT segment, customer_id FROM memberships").fetchall()
+            keep = set(segments)
+            return {(s, c) for s, c in rows if s in keep}
+        raw.register("_live_ids", pa.table({"customer_id": pa.array(customer_ids, pa.string())}))
+        try:
+            rows = raw.execute(
+                "SELECT m.segment, m.customer_id FROM memberships m SEMI JOIN _live_ids i USING (customer_id)"
+            ).fetchall()
+        finally:
+            raw.unregister("_live_ids")
+        keep = set(segments)
+        return {(s, c) for s, c in rows if s in keep}
+
+    def _outbox(self, changes: list[Change]) -> list[OutboxItem]:
+        items: list[OutboxItem] = []
+        for change in changes:
+            for hook in self.webhooks:
+                if hook.segment not in (None, "", change.segment) or change.kind not in hook.kinds:
+                    continue
+                delivery_id = uuid.uuid4().hex
+                body = {"delivery_id": delivery_id, "webhook_id": hook.webhook_id, **change.to_dict()}
+                payload = json.dumps(body, separators=(",", ":")).encode()
+                items.append(OutboxItem(delivery_id, hook.webhook_id, hook.url, hook.secret, payload))
+        return items
+
+    def _write(self, changes: list[Change], outbox: list[OutboxItem], as_of: datetime) -> None:
+        raw = self.raw
+        ch = pa.table(
+            {
+                "seq": [c.seq for c in changes],
+                "segment": [c.segment for c in changes],
+                "customer_id": [c.customer_id for c in changes],
+                "kind": [c.kind for c in changes],
+                "at": [c.at for c in changes],
+                "segment_version": [c.segment_version for c in changes],
+                "cause": [c.cause for c in changes],
+            },
+            schema=CHANGES.schema.to_pyarrow(),
+        )
+        raw.execute("BEGIN TRANSACTION")
+        try:
+            raw.register("_live_changes", ch)
+            raw.execute("INSERT INTO changes BY NAME SELECT * FROM _live_changes")
+            raw.execute(
+                "DELETE FROM memberships m USING _live_changes c WHERE c.kind = 'exited' "
+                "AND m.segment = c.segment AND m.customer_id = c.customer_id"
+            )
+            raw.execute(
+                'INSERT INTO memberships BY NAME SELECT segment, customer_id, "at" AS since, segment_version '
+                "FROM _live_changes WHERE kind = 'entered'"
+            )
+            raw.execute(
+                'UPDATE membership_history h SET valid_to = c."at" FROM _live_changes c '
+                "WHERE c.kind = 'exited' AND h.segment = c.segment AND h.customer_id = c.customer_id "
+                "AND h.valid_to IS NULL"
+            )
+            raw.execute(
+                'INSERT INTO membership_history BY NAME SELECT segment, customer_id, "at" AS valid_from, '
+                "NULL::TIMESTAMP AS valid_to, segment_version FROM _live_changes WHERE kind = 'entered'"
+            )
+            raw.unregister("_live_changes")
+            if outbox:
+                ob = pa.table(
+                    {
+                        "delivery_id": [o.delivery_id for o in outbox],
+                        "webhook_id": [o.webhook_id for o in outbox],
+                        "change_seq": [json.loads(o.payload)["seq"] for o in outbox],
+                        "payload": [o.payload.decode() for o in outbox],
+                        "status": ["pending"] * len(outbox),
+                        "attempts": [0] * len(outbox),
+                        "next_attempt_at": [as_of] * len(outbox),
+                        "last_error": [None] * len(outbox),
+                        "last_status": [None] * len(outbox),
+                        "created_at": [as_of] * len(outbox),
+                        "delivered_at": [None] * len(outbox),
+                    },
+                    schema=OUTBOX.schema.to_pyarrow(),
+                )
+                raw.register("_live_outbox", ob)
+                raw.execute("INSERT INTO outbox BY NAME SELECT * FROM _live_outbox")
+                raw.unregister("_live_outbox")
+            raw.execute("COMMIT")
+        except BaseException:
+            raw.execute("ROLLBACK")
+            raise
+
+    def _schedule(self, customer_ids: list[str] | None, as_of: datetime, shifts: list[timedelta]) -> None:
+        """Next instant after ``as_of`` at which each evaluated customer's rules may flip."""
+        raw = self.raw
+        shift_us = [int(d / TICK) for d in shifts]
+        raw.register("_live_shifts", pa.table({"us": pa.array(shift_us, pa.int64())}))
+        ids_filter = ""
+        if customer_ids is not None:
+            raw.register("_live_ids", pa.table({"customer_id": pa.array(customer_ids, pa.string())}))
+            ids_filter = "SEMI JOIN _live_ids i USING (customer_id)"
+        try:
+            rows = raw.execute(
+                f"""
+                WITH links AS (
+                    SELECT anonymous_id, arg_max(customer_id, linked_at) AS customer_id
+                    FROM identities GROUP BY anonymous_id
+                ),
+                dated AS (
+                    SELECT coalesce(e.customer_id, l.customer_id) AS customer_id, e.occurred_at AS t
+                    FROM events e LEFT JOIN links l
+                        ON e.customer_id IS NULL AND e.anonymous_id = l.anonymous_id
+                    UNION ALL
+                    SELECT customer_id, ordered_at AS t FROM orders
+                ),
+                mine AS (SELECT * FROM dated {ids_filter} WHERE customer_id IS NOT NULL)
+                SELECT customer_id, min(t + to_microseconds(s.us) + INTERVAL 1 MICROSECOND) AS due
+                FROM mine CROSS JOIN _live_shifts s
+                WHERE t + to_microseconds(s.us) + INTERVAL 1 MICROSECOND > $as_of
+                GROUP BY customer_id
+                """,
+                {"as_of": as_of},
+            ).fetchall()
+        finally:
+            raw.unregister("_live_shifts")
+            if customer_ids is not None:
+                raw.unregister("_live_ids")
+        if customer_ids is not None:
+            for cid in customer_ids:
+                self._due_of.pop(cid, None)
+        else:
+            self._due_of.clear()
+            self._due.clear()
+        for cid, due in rows:
+            self._due_of[cid] = due
+            heapq.heappush(self._due, (due, cid))
