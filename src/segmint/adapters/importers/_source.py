@@ -544,8 +544,21 @@ def _detect_encoding(path: Path, head: bytes) -> str:
     if best is None:
         raise file_error(path, "is not text in any encoding Segmint recognises (binary file?)")
     name = best.encoding
-    # Legacy Western exports are cp1252 in practice; it is a superset of latin-1's printable range.
-    return "cp1252" if name in ("latin_1", "iso8859_1", "iso-8859-1") else name
+    # On small samples a detector cannot tell single-byte code pages apart (cp850 vs cp1252 differ only
+    # in which accented letter a byte is). Spreadsheet exports that are not UTF-8 are cp1252 in
+    # practice, so a single-byte guess yields to cp1252 whenever the bytes are valid cp1252.
+    single_byte = name.startswith(("cp", "latin", "iso8859", "mac", "windows")) and name not in (
+        "cp932",
+        "cp949",
+        "cp950",
+    )
+    if single_byte:
+        try:
+            head.decode("cp1252")
+            return "cp1252"
+        except UnicodeDecodeError:
+            pass
+    return name
 
 
 def _codec_name(encoding: str) -> str:
