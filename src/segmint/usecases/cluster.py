@@ -105,10 +105,11 @@ def _trait_table(ws: Workspace, as_of: datetime | None) -> ir.Table:
         if "as_of" in table.columns:
             table = table.filter(table.as_of == table.as_of.max())
         return table
-    from segmint.core.traits import trait_table  # the trait catalog (another module's contract)
+    from segmint.core.traits import trait_table
+    from segmint.usecases.traits import trait_settings, workspace_catalog
 
-    when = as_of or datetime.now(UTC).replace(tzinfo=None)
-    return trait_table(ws.tables(), when)
+    when = as_of or _now()
+    return trait_table(ws.tables(), when, workspace_catalog(ws), trait_settings(ws))
 
 
 def _split_traits(table: ir.Table, traits: Sequence[str] | None) -> tuple[list[str], list[str]]:

@@ -46,8 +46,11 @@ class KPrototypes:
             else np.empty((numeric.shape[0], 0), dtype=np.int64)
         )
         best = None
-        for _ in range(self.n_init):
-            result = self._run(numeric, encoded, [len(lv) for lv in levels], gamma, rng)
+        for run in range(self.n_init):
+            # Alternate the two seedings: numeric-led finds clusters that differ in numbers, category-led
+            # those that differ mainly in levels (numeric seeding alone tends to miss them).
+            category_led = bool(run % 2) and encoded.shape[1] > 0
+            result = self._run(numeric, encoded, [len(lv) for lv in levels], gamma, rng, category_led)
             if best is None or result[2] < best[2]:
                 best = result
         assert best is not None
@@ -70,10 +73,19 @@ class KPrototypes:
 
     # -- one run -----------------------------------------------------------------------------------
     def _run(
-        self, x: np.ndarray, c: np.ndarray, n_levels: list[int], gamma: float, rng: np.random.Generator
+        self,
+        x: np.ndarray,
+        c: np.ndarray,
+        n_levels: list[int],
+        gamma: float,
+        rng: np.random.Generator,
+        category_led: bool = False,
     ) -> tuple[np.ndarray, np.ndarray, float, np.ndarray]:
         n, k = x.shape[0], self.n_clusters
-        centers, modes = self._init(x, c, gamma, rng)
+        if category_led:
+            centers, modes = self._init_by_category(x, c, rng)
+        else:
+            centers, modes = self._init(x, c, gamma, rng)
         labels = np.full(n, -1)
         cost = np.inf
         for _ in range(self.max_iter):
@@ -109,6 +121,28 @@ class KPrototypes:
             chosen.append(pick)
             closest = np.minimum(closest, _cost_matrix(x, c, x[[pick]], c[[pick]], gamma)[:, 0])
         return x[chosen].astype(np.float64).copy(), c[chosen].copy()
+
+
+    def _init_by_category(
+        self, x: np.ndarray, c: np.ndarray, rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """k-means++ seeding on the categorical mismatches only; each prototype's numeric part is the
+        mean of the points sharing its seed's levels, so the first assignment follows the categories."""
+        n, k = x.shape[0], self.n_clusters
+        zeros = np.zeros((n, 0))
+        chosen = [int(rng.integers(n))]
+        closest = _cost_matrix(zeros, c, zeros[:1], c[chosen], 1.0)[:, 0]
+        for _ in range(1, k):
+            total = closest.sum()
+            probs = closest / total if total > 0 else np.full(n, 1.0 / n)
+            pick = int(rng.choice(n, p=probs))
+            chosen.append(pick)
+            closest = np.minimum(closest, _cost_matrix(zeros, c, zeros[:1], c[[pick]], 1.0)[:, 0])
+        centers = np.empty((k, x.shape[1]))
+        for j, seed in enumerate(chosen):
+            same = (c == c[seed]).all(axis=1)
+            centers[j] = x[same].mean(axis=0)
+        return centers, c[chosen].copy()
 
 
 def _cost_matrix(
