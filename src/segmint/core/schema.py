@@ -440,6 +440,48 @@ CLUSTER_HISTORY = TableSpec(
 
 DERIVED.update({t.name: t for t in (CLUSTER_MODELS, CLUSTER_ASSIGNMENTS, CLUSTER_HISTORY)})
 
+# Predictive models (issue 4): every fit of a BTYD model with its data window and metrics, and the scores
+# of each customer under a fitted model.
+MODEL_RUNS = TableSpec(
+    name="model_runs",
+    key=("run_id",),
+    time_column="fitted_at",
+    description="Every model fit: model, parameters and standard errors (JSON), data window, metrics (JSON).",
+    columns={
+        "run_id": dt.String(nullable=False),
+        "model": STR,
+        "parameters": STR,
+        "standard_errors": STR,
+        "log_likelihood": F64,
+        "n_customers": I64,
+        "time_unit": STR,
+        "calibration_end": TS,
+        "holdout_end": TS,
+        "metrics": STR,
+        "fitted_at": TS,
+    },
+)
+
+PREDICTIONS = TableSpec(
+    name="predictions",
+    key=("customer_id", "run_id"),
+    time_column="as_of",
+    description="Per-customer scores of a model run as of a time: P(alive), expected orders in 90 days, "
+    "12-month CLV and the expected next order time.",
+    columns={
+        "customer_id": dt.String(nullable=False),
+        "run_id": dt.String(nullable=False),
+        "as_of": TS,
+        "p_alive": F64,
+        "expected_orders_90d": F64,
+        "clv_12m": F64,
+        "next_order_at": TS,
+        "scored_at": TS,
+    },
+)
+
+DERIVED.update({t.name: t for t in (MODEL_RUNS, PREDICTIONS)})
+
 TABLES: dict[str, TableSpec] = {**CANONICAL, **DERIVED}
 
 

@@ -122,7 +122,6 @@ class KPrototypes:
             closest = np.minimum(closest, _cost_matrix(x, c, x[[pick]], c[[pick]], gamma)[:, 0])
         return x[chosen].astype(np.float64).copy(), c[chosen].copy()
 
-
     def _init_by_category(
         self, x: np.ndarray, c: np.ndarray, rng: np.random.Generator
     ) -> tuple[np.ndarray, np.ndarray]:

@@ -1,0 +1,221 @@
+"""Fit, score and report the BTYD models on a workspace: `segmint predict fit|score|report` and the API.
+
+Fitting pulls only the per-customer summary (built in the engine) into memory; every fit is recorded in
+``model_runs`` with its parameters, standard errors, data window and metrics. Scoring writes one row per
+customer and run into ``predictions``; for BG/NBD, P(alive) and expected orders are computed inside the
+engine (see core/models/btyd/engine.py), the rest (CLV, next order time) in batches in numpy.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from segmint.core.models.btyd import MODELS, GammaGammaFitter, customer_lifetime_value
+from segmint.core.models.btyd._transactions import TransactionFitter
+from segmint.core.models.btyd.engine import bgnbd_score_expr
+from segmint.core.models.summary import calibration_summary, time_unit_days
+from segmint.core.schema import MODEL_RUNS, PREDICTIONS
+from segmint.core.timeutil import parse_as_of
+from segmint.errors import SegmintError
+
+__all__ = ["PredictError", "fit_model", "list_runs", "load_run", "score"]
+
+
+class PredictError(SegmintError):
+    """A predict command cannot run as asked (unknown model or run, nothing to score)."""
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+
+
+def _unit_code(time_unit: str) -> str:
+    return "W" if time_unit_days(time_unit) == 7 else "D"
+
+
+def fit_model(
+    ws: Any,
+    model: str = "bgnbd",
+    calibration_end: str | datetime = "now",
+    holdout_end: str | datetime | None = None,
+    time_unit: str = "W",
+) -> dict[str, Any]:
+    """Fit ``model`` (bgnbd, pnbd, mbgnbd or gg) on the workspace's orders up to ``calibration_end``;
+    with ``holdout_end``, also measure the forecast of the holdout period. Stores and returns the run."""
+    if model not in MODELS:
+        raise PredictError(f"unknown model {model!r}: choose one of {', '.join(MODELS)}")
+    unit = _unit_code(time_unit)
+    cal_end = parse_as_of(calibration_end)
+    hold_end = parse_as_of(holdout_end) if holdout_end is not None else None
+    expr = calibration_summary(ws.table("orders"), cal_end, hold_end, unit)
+    summary = expr.to_pandas()
+    if summary.empty:
+        raise PredictError(
+            f"no paid orders on or before {cal_end:%Y-%m-%d}: import orders or move --calibration-end"
+        )
+    x, t_x, T = (summary[c].to_numpy(float) for c in ("x", "t_x", "T"))
+    metrics: dict[str, Any] = {"customers": len(summary), "repeaters": int((x > 0).sum())}
+    if model == "gg":
+        rep = summary[summary.x > 0]
+        fitted = GammaGammaFitter().fit(rep.x, rep.monetary_value)
+        predicted = fitted.conditional_expected_average_spend(rep.x, rep.monetary_value)
+        metrics["mean_spend_observed"] = float(rep.monetary_value.mean())
+        metrics["mean_spend_predicted"] = float(np.mean(predicted))
+        metrics["population_mean_spend"] = fitted.expected_average_spend()
+    else:
+        fitted = MODELS[model]().fit(x, t_x, T)
+        if hold_end is not None:
+            metrics.update(_holdout_metrics(fitted, summary))
+    k = len(fitted.param_names)
+    metrics["aic"] = 2 * k - 2 * fitted.log_likelihood_
+    metrics["bic"] = k * np.log(fitted.n_customers_) - 2 * fitted.log_likelihood_
+    run = {
+        "run_id": uuid.uuid4().hex[:12],
+        "model": model,
+        "parameters": fitted.params_,
+        "standard_errors": fitted.standard_errors_,
+        "log_likelihood": fitted.log_likelihood_,
+        "n_customers": fitted.n_customers_,
+        "time_unit": unit,
+        "calibration_end": cal_end,
+        "holdout_end": hold_end,
+        "metrics": metrics,
+        "fitted_at": _now(),
+    }
+    _store_run(ws, run)
+    return run
+
+
+def _holdout_metrics(fitted: TransactionFitter, summary: pd.DataFrame) -> dict[str, Any]:
+    x, t_x, T = (summary[c].to_numpy(float) for c in ("x", "t_x", "T"))
+    duration = float(summary.duration_holdout.iloc[0])
+    predicted = fitted.conditional_expected_purchases(duration, x, t_x, T)
+    actual = summary.x_holdout.to_numpy(float)
+    return {
+        "holdout_duration": duration,
+        "holdout_actual": float(actual.sum()),
+        "holdout_predicted": float(predicted.sum()),
+        "holdout_mae": float(np.mean(np.abs(predicted - actual))),
+        "holdout_correlation": float(np.corrcoef(predicted, actual)[0, 1]) if actual.std() > 0 else None,
+    }
+
+
+def _store_run(ws: Any, run: dict[str, Any]) -> None:
+    row = {
+        **run,
+        "parameters": json.dumps(run["parameters"]),
+        "standard_errors": json.dumps(run["standard_errors"], allow_nan=True),
+        "metrics": json.dumps(run["metrics"], default=float),
+    }
+    table = pa.Table.from_pylist([row], schema=MODEL_RUNS.schema.to_pyarrow())
+    ws.store.append(MODEL_RUNS.name, table)
+
+
+def list_runs(ws: Any, model: str | None = None) -> list[dict[str, Any]]:
+    """Every stored run, newest first, with JSON columns decoded."""
+    t = ws.table(MODEL_RUNS.name)
+    if model is not None:
+        t = t.filter(t.model == model)
+    rows = t.order_by(t.fitted_at.desc()).to_pyarrow().to_pylist()
+    for row in rows:
+        for key in ("parameters", "standard_errors", "metrics"):
+            row[key] = json.loads(row[key]) if row[key] else {}
+    return rows
+
+
+def load_run(
+    ws: Any, run_id: str | None = None, models: tuple[str, ...] = ("bgnbd", "pnbd", "mbgnbd")
+) -> dict:
+    """A run by id, or the newest run of one of ``models``."""
+    runs = [r for r in list_runs(ws) if (r["run_id"] == run_id if run_id else r["model"] in models)]
+    if not runs:
+        what = f"run {run_id!r}" if run_id else f"a fitted {' / '.join(models)} model"
+        raise PredictError(f"no {what} in this workspace: run `segmint predict fit --model ...` first")
+    return runs[0]
+
+
+def score(
+    ws: Any,
+    run_id: str | None = None,
+    as_of: str | datetime | None = None,
+    *,
+    horizon_days: int = 90,
+    clv_months: int = 12,
+    monthly_discount_rate: float = 0.01,
+    in_engine: bool = True,
+) -> dict[str, Any]:
+    """Score every customer with a transaction-model run (newest by default) as of ``as_of`` (default:
+    the end of the run's data window) and write ``predictions``. CLV uses the newest Gamma-Gamma run
+    when there is one (else it is left missing)."""
+    run = load_run(ws, run_id)
+    model_cls = MODELS[run["model"]]
+    model = model_cls.from_params(run["parameters"])
+    unit = run["time_unit"]
+    days = time_unit_days(unit)
+    when = parse_as_of(as_of) if as_of is not None else (run["holdout_end"] or run["calibration_end"])
+    horizon = horizon_days / days
+    summary_expr = calibration_summary(ws.table("orders"), when, None, unit)
+    if in_engine and run["model"] == "bgnbd":
+        df = bgnbd_score_expr(summary_expr, run["parameters"], horizon).to_pandas()
+        df = df.rename(columns={"expected_purchases": "expected_orders_90d"})
+    else:
+        df = summary_expr.to_pandas()
+        x, t_x, T = (df[c].to_numpy(float) for c in ("x", "t_x", "T"))
+        df["p_alive"] = model.probability_alive(x, t_x, T)
+        df["expected_orders_90d"] = model.conditional_expected_purchases(horizon, x, t_x, T)
+    if df.empty:
+        raise PredictError(f"no customers with paid orders on or before {when:%Y-%m-%d}")
+    x, t_x, T = (df[c].to_numpy(float) for c in ("x", "t_x", "T"))
+    gg_run = next((r for r in list_runs(ws, "gg")), None)
+    if gg_run is not None:
+        gg = GammaGammaFitter.from_params(gg_run["parameters"])
+        spend = gg.conditional_expected_average_spend(x, df.monetary_value.fillna(0.0).to_numpy(float))
+        clv = customer_lifetime_value(
+            model,
+            x,
+            t_x,
+            T,
+            spend,
+            months=clv_months,
+            monthly_discount_rate=monthly_discount_rate,
+            time_unit=unit,
+        )
+    else:
+        clv = np.full(len(df), np.nan)
+    wait = model.time_to_next_purchase(x, t_x, T) * days
+    next_at = [when + timedelta(days=float(w)) if np.isfinite(w) and w < 3.6e6 else None for w in wait]
+    scored_at = _now()
+    out = pa.table(
+        {
+            "customer_id": df.customer_id.astype(str).tolist(),
+            "run_id": [run["run_id"]] * len(df),
+            "as_of": pa.array([when] * len(df), pa.timestamp("us")),
+            "p_alive": df.p_alive.to_numpy(float),
+            "expected_orders_90d": df.expected_orders_90d.to_numpy(float),
+            "clv_12m": pa.array(clv, pa.float64(), mask=~np.isfinite(clv)),
+            "next_order_at": pa.array(next_at, pa.timestamp("us")),
+            "scored_at": pa.array([scored_at] * len(df), pa.timestamp("us")),
+        }
+    )
+    with ws.store.transaction():
+        staged = ws.store.stage(out.to_batches(), out.schema, prefix="predictions")
+        ws.store.upsert(PREDICTIONS, staged)
+        ws.store.drop(staged)
+    return {
+        "run_id": run["run_id"],
+        "model": run["model"],
+        "as_of": when,
+        "customers": len(df),
+        "in_engine": bool(in_engine and run["model"] == "bgnbd"),
+        "mean_p_alive": float(df.p_alive.mean()),
+        "expected_orders_90d": float(df.expected_orders_90d.sum()),
+        "clv_12m_total": float(np.nansum(clv)) if gg_run is not None else None,
+        "clv_from_gg_run": gg_run["run_id"] if gg_run is not None else None,
+    }

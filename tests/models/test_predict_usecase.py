@@ -1,0 +1,110 @@
+"""predict fit/score/report on a workspace filled with the CDNOW sample, and the engine scorer."""
+
+from __future__ import annotations
+
+import json
+
+import ibis
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from segmint.cli.main import _register, app
+from segmint.core.models.btyd import BetaGeoFitter
+from segmint.core.models.btyd.engine import bgnbd_score_expr
+from segmint.usecases import predict as uc
+
+from .conftest import CALIBRATION_END, HOLDOUT_END, load_orders
+
+
+@pytest.fixture
+def cdnow_ws(workspace, cdnow_orders):
+    load_orders(workspace, cdnow_orders)
+    return workspace
+
+
+def test_fit_stores_run_with_published_parameters(cdnow_ws):
+    run = uc.fit_model(cdnow_ws, "bgnbd", CALIBRATION_END, HOLDOUT_END, "weeks")
+    assert round(run["parameters"]["r"], 3) == 0.243
+    assert round(run["log_likelihood"], 1) == -9582.4
+    assert run["metrics"]["holdout_actual"] == 1882
+    stored = uc.list_runs(cdnow_ws)
+    assert [r["run_id"] for r in stored] == [run["run_id"]]
+    assert stored[0]["parameters"] == pytest.approx(run["parameters"])
+    assert stored[0]["calibration_end"].isoformat() == "1997-09-30T00:00:00"
+    assert stored[0]["metrics"]["repeaters"] == 946
+
+
+def test_score_writes_predictions_engine_equals_numpy(cdnow_ws):
+    run = uc.fit_model(cdnow_ws, "bgnbd", CALIBRATION_END)
+    uc.fit_model(cdnow_ws, "gg", CALIBRATION_END)
+    out = uc.score(cdnow_ws, in_engine=True)
+    assert out["customers"] == 2357 and out["in_engine"]
+    engine = cdnow_ws.table("predictions").to_pandas().sort_values("customer_id").reset_index(drop=True)
+    uc.score(cdnow_ws, in_engine=False)
+    numpy_ = cdnow_ws.table("predictions").to_pandas().sort_values("customer_id").reset_index(drop=True)
+    assert len(numpy_) == 2357  # upsert by (customer_id, run_id): scoring twice replaces
+    np.testing.assert_allclose(engine.p_alive, numpy_.p_alive, rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(engine.expected_orders_90d, numpy_.expected_orders_90d, rtol=1e-9, atol=1e-13)
+    # The published customer (x=2, t_x=30.43, T=38.86) is alive with BG/NBD's closed form.
+    m = BetaGeoFitter.from_params(run["parameters"])
+    row = numpy_.iloc[0]
+    assert row.run_id == run["run_id"]
+    assert numpy_.clv_12m.notna().all() and (numpy_.clv_12m > 0).all()
+    assert (numpy_.next_order_at > numpy_.as_of).all()
+    assert 0 < m.probability_alive(2, 30.43, 38.86) < 1
+
+
+def test_engine_scorer_matches_numpy_on_extremes():
+    m = BetaGeoFitter.from_params({"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426})
+    x = np.array([0, 1, 2, 7, 300, 5000, 5000, 0])
+    t_x = np.array([0, 5, 30.43, 20, 38, 1e6, 10, 0])
+    T = np.array([38.86, 30, 38.86, 39, 38.5, 1e6, 1e7, 1e7])
+    con = ibis.duckdb.connect()
+    t = con.create_table("s", {"x": x, "t_x": t_x, "T": T})
+    for horizon in (1.0, 90 / 7):
+        got = bgnbd_score_expr(t, m.params_, horizon).to_pandas()
+        np.testing.assert_allclose(got.p_alive, m.probability_alive(x, t_x, T), rtol=1e-10, atol=1e-300)
+        want = m.conditional_expected_purchases(horizon, x, t_x, T)
+        np.testing.assert_allclose(got.expected_purchases, want, rtol=1e-9, atol=1e-12)
+
+
+def test_cli_fit_json_prints_parameters(cdnow_ws):
+    _register()
+    root = str(cdnow_ws.root)
+    cdnow_ws.close()
+    result = CliRunner().invoke(
+        app,
+        [
+            "--workspace",
+            root,
+            "--json",
+            "predict",
+            "fit",
+            "--model",
+            "bgnbd",
+            "--calibration-end",
+            "1997-09-30",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert {k: round(v, 3) for k, v in data["parameters"].items()} == {
+        "r": 0.243,
+        "alpha": 4.414,
+        "a": 0.793,
+        "b": 2.426,
+    }
+    assert round(data["log_likelihood"], 1) == -9582.4
+    report = CliRunner().invoke(app, ["--workspace", root, "--json", "predict", "report"])
+    assert report.exit_code == 0, report.output
+    assert json.loads(report.output)[0]["run_id"] == data["run_id"]
+
+
+def test_errors_are_clear(workspace):
+    with pytest.raises(uc.PredictError, match="unknown model"):
+        uc.fit_model(workspace, "arima", CALIBRATION_END)
+    with pytest.raises(uc.PredictError, match="no paid orders"):
+        uc.fit_model(workspace, "bgnbd", CALIBRATION_END)
+    with pytest.raises(uc.PredictError, match="predict fit"):
+        uc.score(workspace)
