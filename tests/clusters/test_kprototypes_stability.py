@@ -39,12 +39,12 @@ def test_kprototypes_separates_groups_that_differ_only_in_a_category():
 
 
 def test_stability_is_high_for_real_structure_and_low_for_noise():
-    frame = persona_frame(1800, seed=4)
+    frame = persona_frame(900, seed=4)
     x = Preprocessor.fit(frame, NUMERIC, []).transform(frame)
     fit = fit_algorithm("kmeans", 6, x, seed=0)
     stable = bootstrap_stability("kmeans", 6, x, fit.labels, rounds=3, seed=0)
     assert stable.ari_mean > 0.95 and min(stable.jaccard) > 0.9
-    noise = np.random.default_rng(1).normal(size=(1800, 3))
+    noise = np.random.default_rng(1).normal(size=(900, 3))
     fit_noise = fit_algorithm("kmeans", 6, noise, seed=0)
     shaky = bootstrap_stability("kmeans", 6, noise, fit_noise.labels, rounds=3, seed=0)
     assert shaky.ari_mean < stable.ari_mean - 0.2
@@ -70,7 +70,9 @@ def test_profile_effects_are_standardised_mean_differences_over_the_whole_base()
     prep = Preprocessor.fit(frame, ["share"], ["device"])
     con = ibis.duckdb.connect()
     traits = con.create_table("traits", frame)
-    assigned = con.create_table("a", pd.DataFrame({"customer_id": ["a", "b", "c", "d"], "cluster": [1, 1, 2, 2]}))
+    assigned = con.create_table(
+        "a", pd.DataFrame({"customer_id": ["a", "b", "c", "d"], "cluster": [1, 1, 2, 2]})
+    )
     per, base = profile_aggregates(traits, assigned, prep)
     profiles = build_profiles(per.to_pandas(), base.to_pandas(), prep)
     one = {e.label: e for e in profiles[0].effects}

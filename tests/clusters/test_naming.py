@@ -47,9 +47,15 @@ def test_kept_names_win_and_new_names_avoid_them():
 
 def test_description_has_cluster_and_base_values():
     p = ClusterProfile(
-        4, 1234, 0.123,
-        [TraitEffect("discount_share", None, 0.7, 0.2, 2.1), TraitEffect("aov", None, 37.0, 72.8, -1.1),
-         TraitEffect("preferred_device", "mobile", 0.89, 0.48, 0.8), TraitEffect("tenure_days", None, 5, 6, 0.1)],
+        4,
+        1234,
+        0.123,
+        [
+            TraitEffect("discount_share", None, 0.7, 0.2, 2.1),
+            TraitEffect("aov", None, 37.0, 72.8, -1.1),
+            TraitEffect("preferred_device", "mobile", 0.89, 0.48, 0.8),
+            TraitEffect("tenure_days", None, 5, 6, 0.1),
+        ],
     )
     assert describe(p) == (
         "12% of customers (1,234); discount share 70% (base 20%); aov 37 (base 72.8); "

@@ -18,19 +18,19 @@ def test_elbow_of_a_hand_made_curve():
 
 
 def test_choice_on_six_separated_groups():
-    frame = persona_frame(3000, seed=2)
+    frame = persona_frame(1500, seed=2)
     x = Preprocessor.fit(frame, NUMERIC, ["preferred_device"]).transform(frame)
-    choice, fits = choose_k("kmeans", x, k_range=range(2, 10), seed=0)
+    choice, fits = choose_k("kmeans", x, k_range=range(4, 9), seed=0)
     assert choice.k == 6
-    assert set(fits) == set(range(2, 10))
+    assert set(fits) == set(range(4, 9))
     best = max(choice.scores, key=lambda s: s.silhouette)
     assert best.k == 6 and best.silhouette > 0.4
 
 
 def test_flat_evidence_falls_back_to_elbow_or_default():
     rng = np.random.default_rng(0)
-    x = rng.uniform(size=(1500, 4))  # no clusters at all
-    choice, _ = choose_k("kmeans", x, k_range=range(2, 9), seed=0)
+    x = rng.uniform(size=(500, 4))  # no clusters at all
+    choice, _ = choose_k("kmeans", x, k_range=range(2, 7), seed=0, n_init=1)
     assert "flat" in choice.reason or "no cluster structure" in choice.reason or "elbow" in choice.reason
     # Hand-made flat scores with a straight inertia line: the documented default.
     scores = [KScore(k, 0.05, 100.0 - 10 * k, None) for k in range(2, 9)]

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from segmint.core.models.clusters.algorithms import ALGORITHMS, fit_algorithm
 from segmint.core.models.clusters.matching import centers_in_space, match_clusters, renumber
@@ -27,6 +28,7 @@ __all__ = ["FitSettings", "SampleFit", "finish_profiles", "fit_sample"]
 
 # Fewer rows than this per cluster and a clustering means little; the fit refuses.
 MIN_ROWS_PER_CLUSTER = 10
+SMALL_SAMPLE = 20_000
 
 
 @dataclass
@@ -39,6 +41,9 @@ class FitSettings:
     stability_rounds: int = 5
     search_rows: int = 20_000  # rows used by the k search (the final fit uses the whole sample)
     silhouette_rows: int = 3_000
+    # BLAS/OpenMP threads for fitting; None: one thread for small samples (thread start-up and spinning
+    # cost more than they save there, badly so on a busy machine), the library default otherwise.
+    threads: int | None = None
 
 
 @dataclass
@@ -59,6 +64,22 @@ def fit_sample(
     previous: ClusterModel | None = None,
 ) -> SampleFit:
     """Fit on ``frame`` (one row per sampled customer). Raises ValueError on data too thin to cluster."""
+    threads = settings.threads
+    if threads is None and len(frame) < SMALL_SAMPLE:
+        threads = 1
+    with threadpool_limits(limits=threads):
+        return _fit_sample(frame, numeric, categorical, settings, name=name, previous=previous)
+
+
+def _fit_sample(
+    frame: pd.DataFrame,
+    numeric: Sequence[str],
+    categorical: Sequence[str],
+    settings: FitSettings,
+    *,
+    name: str,
+    previous: ClusterModel | None,
+) -> SampleFit:
     if settings.algorithm not in ALGORITHMS:
         raise ValueError(f"unknown algorithm {settings.algorithm!r}; use one of {', '.join(ALGORITHMS)}")
     timings: dict[str, float] = {}
