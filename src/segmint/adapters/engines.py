@@ -7,6 +7,8 @@ engine runs in UTC so naive timestamps mean the same instant everywhere.
 
 from __future__ import annotations
 
+import os
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -73,6 +75,10 @@ def connect(spec: EngineSpec, root: Path, read_only: bool = False) -> ibis.BaseB
 
 def spark_session(master: str = "local[2]", warehouse: Path | None = None, options: dict | None = None):
     """A Spark session set up the way Segmint needs it: UTC, ANSI off, small shuffles for local mode."""
+    # Spark's Python workers must run the interpreter Segmint runs in (a venv has pandas and pyarrow;
+    # the system python3 Spark would pick otherwise may not).
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
     try:
         from pyspark.sql import SparkSession
     except ImportError:
