@@ -34,3 +34,6 @@ def register(app: typer.Typer) -> None:
     from segmint.cli import predict_cmd
 
     predict_cmd.register(app)
+    from segmint.cli import generate_cmd
+
+    generate_cmd.register(app)

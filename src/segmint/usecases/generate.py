@@ -17,6 +17,7 @@ import json
 import multiprocessing as mp
 import os
 import shutil
+import time as _time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from datetime import date, datetime, time
@@ -73,9 +74,12 @@ def generate_shop(
     end: str | date | datetime | None = None,
     progress: Progress | None = None,
     workers: int | None = None,
+    stats: dict | None = None,
 ) -> dict[str, Path]:
     """Write a synthetic shop of ``customers`` customers to ``out_dir``; returns table name -> Parquet
-    file or folder of parts. ``workers`` defaults to the machine's cores (at most one per block)."""
+    file or folder of parts. ``workers`` defaults to the machine's cores (at most one per block).
+    ``stats``, when given, receives the row counts and the CPU seconds spent in block generation (kept
+    out of meta.json so the files stay byte-identical run to run)."""
     start_dt = parse_period_bound(start, end=False) or DEFAULT_START
     end_dt = parse_period_bound(end, end=True) or DEFAULT_END
     if customers < 1:
@@ -97,6 +101,7 @@ def generate_shop(
 
     counts = {name: 0 for name in (*FILE_TABLES, *PART_TABLES)}
     counts["products"] = shop.products().num_rows
+    cpu = 0.0
     writers = {
         name: pq.ParquetWriter(paths[name], arrow_schema(name), compression=COMPRESSION)
         for name in FILE_TABLES
@@ -105,6 +110,7 @@ def generate_shop(
         for done, result in enumerate(_run_blocks(shop, out, workers), start=1):
             for name, n in result["counts"].items():
                 counts[name] += n
+            cpu += result["cpu_seconds"]
             for name in FILE_TABLES:
                 writers[name].write_table(result[name])
             if progress is not None:
@@ -125,6 +131,8 @@ def generate_shop(
         "counts": counts,
     }
     (out / META).write_text(json.dumps(meta, indent=2) + "\n")
+    if stats is not None:
+        stats.update(counts=dict(counts), cpu_seconds=cpu, blocks=shop.blocks)
     return paths
 
 
@@ -164,6 +172,7 @@ def _block_job(
     customers: int, seed: int, start: datetime, end: datetime, block: int, out: str, shop: Shop | None = None
 ) -> dict:
     """Generate one block, write its parts of the big tables, return the small tables and counts."""
+    started = _time.process_time()
     key = (customers, seed, start, end)
     if shop is None:
         shop = _SHOPS.get(key) or _SHOPS.setdefault(
@@ -174,6 +183,7 @@ def _block_job(
         pq.write_table(tables[name], Path(out) / name / f"part-{block:05d}.parquet", compression=COMPRESSION)
     result: dict = {name: tables[name] for name in FILE_TABLES}
     result["counts"] = {name: t.num_rows for name, t in tables.items()}
+    result["cpu_seconds"] = _time.process_time() - started
     return result
 
 
