@@ -88,6 +88,6 @@ def _sum_block(
     np.cumsum(1.0 / qk, axis=1, out=harm_q[:, 1:])
     out.dp[idx] = (weights * harm_p).sum(axis=1)
     out.dq[idx] = -(weights * harm_q).sum(axis=1)
-    mean_n = weights @ n
+    mean_n = np.einsum("ij,j->i", weights, n)  # not @: see _base.weighted_sum
     # d log S / dz = E_w[n] / z; at z = 0 it is the first coefficient p / q.
     out.dz[idx] = np.where(positive, mean_n / np.where(positive, z, 1.0), p / q)
