@@ -13,6 +13,8 @@ import ibis
 import ibis.expr.types as ir
 
 DAY = 86400.0
+# A typed literal: Spark reads a bare 86400.0 as a DECIMAL and divides with 8-digit precision.
+_DAY = ibis.literal(DAY, type="float64")
 
 
 def ts_literal(value: datetime) -> ir.TimestampScalar:
@@ -34,9 +36,10 @@ def within(column: ir.TimestampValue, as_of: datetime, days: float) -> ir.Boolea
 def whole_days_since(column: ir.TimestampValue, as_of: datetime) -> ir.IntegerValue:
     """Whole days elapsed between ``column`` and ``as_of`` (floor): an instant 89.9 days old is 89, so
     ``recency_days < 90`` agrees with the 90-day window."""
-    return ((ibis.literal(epoch(as_of)) - column.epoch_seconds()) / DAY).floor().cast("int64")
+    seconds = ibis.literal(epoch(as_of), type="float64") - column.epoch_seconds().cast("float64")
+    return (seconds / _DAY).floor().cast("int64")
 
 
 def days_between(start: ir.TimestampValue, end: ir.TimestampValue) -> ir.FloatingValue:
     """Fractional days from ``start`` to ``end``."""
-    return (end.epoch_seconds() - start.epoch_seconds()) / DAY
+    return (end.epoch_seconds() - start.epoch_seconds()).cast("float64") / _DAY

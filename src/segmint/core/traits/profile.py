@@ -39,7 +39,7 @@ SPECS: tuple[TraitSpec, ...] = (
     TraitSpec("language", _S, "demographic", "Preferred language (e.g. en, fr)."),
     TraitSpec("country", _S, "geographic", "Country code (ISO 3166-1 alpha-2)."),
     TraitSpec("region", _S, "geographic", "Region, state or province."),
-    TraitSpec("city", _S, "geographic", "City."),
+    TraitSpec("city", _S, "geographic", "City of the address."),
     TraitSpec("postal_code", _S, "geographic", "Postal code."),
     TraitSpec("latitude", _F, "geographic", "Latitude of the address (for distance rules).", "degrees"),
     TraitSpec("longitude", _F, "geographic", "Longitude of the address (for distance rules).", "degrees"),

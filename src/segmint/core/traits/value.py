@@ -120,10 +120,12 @@ def build_orders(tables: Mapping[str, ir.Table], as_of: datetime, settings: dict
     )
     n = agg.orders_count
     has = n > 0
+    # Money sums are rounded to cents: float addition order differs between engines, and an error in
+    # the last bit must not split a tie in the monetary score.
     agg = agg.mutate(
-        total_spent=agg.total_spent.fill_null(0.0),
-        clv_historical=agg.clv_historical.fill_null(0.0),
-        **{f"spent_{d}d": agg[f"spent_{d}d"].fill_null(0.0) for d in WINDOWS},
+        total_spent=agg.total_spent.fill_null(0.0).round(2),
+        clv_historical=agg.clv_historical.fill_null(0.0).round(2),
+        **{f"spent_{d}d": agg[f"spent_{d}d"].fill_null(0.0).round(2) for d in WINDOWS},
         aov=ibis.ifelse(has, agg.total_spent / n.cast("float64"), ibis.null("float64")),
         recency_days=whole_days_since(agg.last_order_at, as_of),
         tenure_days=whole_days_since(agg.first_order_at, as_of),
