@@ -189,7 +189,7 @@ def con():
     c.disconnect()
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(rule=rules, shop_data=shop_st)
 def test_compiled_rules_agree_with_reference(con, rule: n.Rule, shop_data) -> None:
     cust, traits, events = _load(shop_data)
@@ -228,7 +228,7 @@ extra_leaves = st.one_of(
 any_rules = st.recursive(extra_leaves, _extend, max_leaves=8).map(lambda body: n.Rule(body=body))
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(rule=any_rules)
 def test_text_round_trip(rule: n.Rule) -> None:
     text = to_text(rule)
@@ -236,7 +236,7 @@ def test_text_round_trip(rule: n.Rule) -> None:
     assert to_text(parse(text)) == text
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(rule=any_rules)
 def test_json_round_trip(rule: n.Rule) -> None:
     data = json.loads(json.dumps(to_json(rule)))

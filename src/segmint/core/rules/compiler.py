@@ -160,9 +160,13 @@ class Plan:
             wide = _attach(wide, ctx.traits.select("customer_id", *traits), traits)
         if self.aggregates:
             wide = _attach(wide, self._aggregate_table(), list(self.aggregates.values()))
-            for node, name in self.aggregates.items():
-                if node.func in ("count", "sum"):  # nothing counted/summed is 0, not missing
-                    wide = wide.mutate(**{name: wide[name].fill_null(0)})
+            zero = {
+                a: wide[a].fill_null(0)
+                for node, a in self.aggregates.items()
+                if node.func in ("count", "sum")
+            }
+            if zero:  # nothing counted or summed is 0, not missing
+                wide = wide.mutate(**zero)
         for node, name in self.flags.items():
             members = self._sequence(node) if isinstance(node, n.Sequence) else self._segment(node)
             flag = members.select("customer_id").distinct().mutate(**{name: ibis.literal(True)})
@@ -178,6 +182,8 @@ class Plan:
         return ev
 
     def _aggregate_table(self) -> ir.Table:
+        """All aggregates in one pass: measured on DuckDB (benchmarks/bench_rules.py) this beats one
+        filtered group_by + join per clause."""
         ev = self._events()
         names = sorted({a.event for a in self.aggregates})
         ev = ev.filter(ev.name.isin(names))
