@@ -27,7 +27,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from segmint.core.schema import TABLES
-from segmint.core.synth import DEFAULT_END, DEFAULT_START, PERSONAS, Shop, arrow_schema
+from segmint.core.synth import BLOCK_SIZE, DEFAULT_END, DEFAULT_START, PERSONAS, Shop, arrow_schema
 from segmint.errors import SegmintError
 
 __all__ = ["GenerateError", "generate_shop", "generated_end", "load_generated", "parse_period_bound"]
@@ -75,9 +75,11 @@ def generate_shop(
     progress: Progress | None = None,
     workers: int | None = None,
     stats: dict | None = None,
+    block_size: int | None = None,
 ) -> dict[str, Path]:
     """Write a synthetic shop of ``customers`` customers to ``out_dir``; returns table name -> Parquet
     file or folder of parts. ``workers`` defaults to the machine's cores (at most one per block).
+    ``block_size`` (customers per block) changes the data, so keep the default unless testing.
     ``stats``, when given, receives the row counts and the CPU seconds spent in block generation (kept
     out of meta.json so the files stay byte-identical run to run)."""
     start_dt = parse_period_bound(start, end=False) or DEFAULT_START
@@ -92,7 +94,9 @@ def generate_shop(
         )
     out = Path(out_dir)
     _prepare(out)
-    shop = Shop(customers=customers, seed=seed, start=start_dt, end=end_dt)
+    shop = Shop(
+        customers=customers, seed=seed, start=start_dt, end=end_dt, block_size=block_size or BLOCK_SIZE
+    )
     paths = {name: out / f"{name}.parquet" for name in ("customers", "products", "identities", "personas")}
     paths.update({name: out / name for name in PART_TABLES})
     for name in PART_TABLES:
@@ -152,7 +156,10 @@ def _prepare(out: Path) -> None:
 def _run_blocks(shop: Shop, out: Path, workers: int | None) -> Iterator[dict]:
     """Block results in block order, from worker processes when there is more than one block."""
     workers = max(1, min(workers or os.cpu_count() or 1, shop.blocks))
-    args = [(shop.customers, shop.seed, shop.start, shop.end, b, str(out)) for b in range(shop.blocks)]
+    args = [
+        (shop.customers, shop.seed, shop.start, shop.end, shop.block_size, b, str(out))
+        for b in range(shop.blocks)
+    ]
     if workers == 1:
         for a in args:
             yield _block_job(*a, shop=shop)
@@ -169,15 +176,22 @@ _SHOPS: dict[tuple, Shop] = {}
 
 
 def _block_job(
-    customers: int, seed: int, start: datetime, end: datetime, block: int, out: str, shop: Shop | None = None
+    customers: int,
+    seed: int,
+    start: datetime,
+    end: datetime,
+    block_size: int,
+    block: int,
+    out: str,
+    shop: Shop | None = None,
 ) -> dict:
     """Generate one block, write its parts of the big tables, return the small tables and counts."""
     started = _time.process_time()
-    key = (customers, seed, start, end)
+    key = (customers, seed, start, end, block_size)
     if shop is None:
-        shop = _SHOPS.get(key) or _SHOPS.setdefault(
-            key, Shop(customers=customers, seed=seed, start=start, end=end)
-        )
+        shop = _SHOPS.get(key)
+        if shop is None:
+            shop = _SHOPS[key] = Shop(customers, seed=seed, start=start, end=end, block_size=block_size)
     tables = shop.block(block)
     for name in PART_TABLES:
         pq.write_table(tables[name], Path(out) / name / f"part-{block:05d}.parquet", compression=COMPRESSION)
