@@ -101,7 +101,7 @@ def _sessions(rng, cal: Calendar, people: People, orders: Orders, curves) -> _Se
     # The anonymous visit before sign-up.
     pre_who = np.flatnonzero(pre > 0)
     owners.append(pre_who)
-    times.append(people.created[pre_who] - pre[pre_who] * rng.random(len(pre_who)))
+    times.append(np.maximum(people.created[pre_who] - pre[pre_who] * rng.random(len(pre_who)), cal.start_s))
     b_owner = np.concatenate(owners) if owners else np.zeros(0, dtype=np.int64)
     b_time = np.concatenate(times) if times else np.zeros(0)
 
@@ -304,7 +304,7 @@ def _assemble(
     s: _Sessions = web["sessions"]
     sess = web["sess"]
     n_web, n_mail = len(sess), len(mail["owner"])
-    keep_web = web["time"] <= cal.end_s
+    keep_web = (web["time"] <= cal.end_s) & (web["time"] >= cal.start_s)
     owner = np.concatenate([s.owner[sess], mail["owner"]])
     time = np.concatenate([web["time"], mail["time"]])
     kind = np.concatenate([web["kind"], mail["kind"]])
@@ -318,7 +318,7 @@ def _assemble(
     guest = owner < 0
     safe = np.maximum(owner, 0)
     created = people.created[safe] if len(people) else np.zeros(n)
-    known = (~guest) & (time >= created)
+    known = (~guest) & (np.floor(time) >= np.floor(created))  # compared as stored: whole seconds
     sess_of = sess[w]
 
     device = s.device[sess_of]
