@@ -226,6 +226,8 @@ def _run(ws, importer: Importer, todo, report: ImportReport, keep_good: bool, pr
                 progress(done_bytes, total_bytes)
 
     store = ws.store
+    if store.is_duckdb:  # DuckDB's own console progress bar would garble the CLI's output
+        ws.con.raw_sql("SET enable_progress_bar = false")
     staged = store.stage(batches(), schema, prefix="import")
     temps = [staged]
     try:
