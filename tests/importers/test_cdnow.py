@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+import pytest
+
 from segmint.usecases.importing import import_files
 
 
+@pytest.mark.slow
 def test_master_imports_published_counts_and_spend(workspace, cdnow_dir):
     report = import_files(workspace, "cdnow", [cdnow_dir / "CDNOW_master.txt"])
     assert workspace.count("customers") == 23_570
@@ -20,6 +23,7 @@ def test_master_imports_published_counts_and_spend(workspace, cdnow_dir):
     ]
 
 
+@pytest.mark.slow
 def test_same_file_twice_is_skipped_and_sample_links_to_master(workspace, cdnow_dir):
     import_files(workspace, "cdnow", [cdnow_dir / "CDNOW_master.txt"])
     again = import_files(workspace, "cdnow", [cdnow_dir / "CDNOW_master.txt"])
