@@ -188,8 +188,8 @@ def fit_clusters(
     t0 = time.perf_counter()
     at = as_of or model.fitted_at
     with ws.store.transaction():
-        assigned = _write_assignments(ws, table, model, at)
-    timings["assignment"] = time.perf_counter() - t0
+        assigned = _write_assignments(ws, table, model, at, timings)
+    timings["assignment"] = time.perf_counter() - t0 - timings["history"]
 
     t0 = time.perf_counter()
     model.profiles = _profiles(ws, table, model, previous)
@@ -241,10 +241,23 @@ def _ensure_tables(ws: Workspace) -> None:
     ws.store.ensure([DERIVED[n] for n in ("cluster_models", "cluster_assignments", "cluster_history")])
 
 
-def _write_assignments(ws: Workspace, traits: ir.Table, model: ClusterModel, at: datetime) -> int:
+def _write_assignments(
+    ws: Workspace,
+    traits: ir.Table,
+    model: ClusterModel,
+    at: datetime,
+    timings: dict[str, float] | None = None,
+) -> int:
     """Replace the model's rows in ``cluster_assignments`` and record changes in ``cluster_history``."""
+    cached: list[ir.Table] = []
+
+    def stage(expr: ir.Table) -> ir.Table:
+        table = expr.cache()
+        cached.append(table)
+        return table
+
     try:
-        fresh = assignment_expr(traits, model.prep, model.scorer, numbers=model.numbers)
+        fresh = assignment_expr(traits, model.prep, model.scorer, numbers=model.numbers, stage=stage)
     except KeyError as exc:
         raise ClusterError(f"cannot assign with model {model.name}: {exc.args[0]}") from None
     fresh = fresh.select(
@@ -259,12 +272,17 @@ def _write_assignments(ws: Workspace, traits: ir.Table, model: ClusterModel, at:
     new = ws.table(staged)
     current = ws.table("cluster_assignments")
     old = current.filter(current.model == model.name)
+    t0 = time.perf_counter()
     _record_history(ws, model, old, new, at)
+    if timings is not None:
+        timings["history"] = time.perf_counter() - t0
     kept = current.filter(current.model != model.name)
     merged = kept.union(_conform(new, current))
     ws.store.replace("cluster_assignments", merged if ws.store.is_duckdb else merged.to_pyarrow())
     count = int(new.count().to_pyarrow().as_py())
     ws.store.drop(staged)
+    for table in cached:
+        table.release()
     return count
 
 

@@ -14,7 +14,7 @@ expression; categorical levels are literals that Ibis quotes.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import ibis
 import ibis.expr.types as ir
@@ -74,13 +74,20 @@ def assignment_expr(
     scorer: Scorer,
     key: str = _KEY,
     numbers: Sequence[int] | None = None,
+    stage: Callable[[ir.Table], ir.Table] | None = None,
 ) -> ir.Table:
     """``key`` and ``cluster`` (int64) for every row of ``table``: the index of the best-scoring cluster,
-    or ``numbers[index]`` when the clusters carry stable numbers."""
+    or ``numbers[index]`` when the clusters carry stable numbers.
+
+    ``stage`` (optional) materialises an intermediate table, e.g. ``lambda t: t.cache()``. Engines'
+    optimisers inline stacked projections, so without it every feature is recomputed once per cluster
+    and every score once per comparison; staging the features and the scores makes assignment several
+    times cheaper on large bases. Without ``stage`` the result is one self-contained expression."""
+    stage = stage or (lambda t: t)
     labels = list(range(scorer.k)) if numbers is None else [int(n) for n in numbers]
     if len(labels) != scorer.k:
         raise ValueError(f"{len(labels)} cluster numbers for {scorer.k} clusters")
-    feats = feature_expr(table, prep, key)
+    feats = stage(feature_expr(table, prep, key))
     names = [c for c in feats.columns if _FEATURE.fullmatch(c)]
     cats = [c for c in feats.columns if _LEVEL.fullmatch(c)]
     if len(names) != scorer.centers.shape[1]:
@@ -88,7 +95,7 @@ def assignment_expr(
     scores: dict[str, ir.Value] = {}
     for j in range(scorer.k):
         scores[f"s{j}"] = _score(feats, names, cats, scorer, j)
-    scored = feats.select(feats[key], **scores)
+    scored = stage(feats.select(feats[key], **scores))
     if scorer.k == 1:
         return scored.select(scored[key], cluster=ibis.literal(labels[0], "int64"))
     cols = [scored[f"s{j}"] for j in range(scorer.k)]

@@ -28,7 +28,7 @@ __all__ = ["FitSettings", "SampleFit", "finish_profiles", "fit_sample"]
 
 # Fewer rows than this per cluster and a clustering means little; the fit refuses.
 MIN_ROWS_PER_CLUSTER = 10
-SMALL_SAMPLE = 20_000
+SMALL_SAMPLE = 200_000
 
 
 @dataclass
@@ -41,8 +41,9 @@ class FitSettings:
     stability_rounds: int = 5
     search_rows: int = 20_000  # rows used by the k search (the final fit uses the whole sample)
     silhouette_rows: int = 3_000
-    # BLAS/OpenMP threads for fitting; None: one thread for small samples (thread start-up and spinning
-    # cost more than they save there, badly so on a busy machine), the library default otherwise.
+    # BLAS/OpenMP threads for fitting; None: one thread for samples under SMALL_SAMPLE rows. Measured on
+    # 2 shared cores, the k search on 20k rows took 0.8 s of CPU with one thread and 4.5 s with the
+    # OpenMP default (start-up and spin-waiting cost more than they save at this size).
     threads: int | None = None
 
 
