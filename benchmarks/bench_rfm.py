@@ -10,7 +10,7 @@ Contenders, each in its own subprocess so its peak memory (VmHWM, else ``ru_maxr
                  and extrapolated linearly to all of them (reading the file is timed in full, only the
                  per-customer part is scaled).
 
-All compute, as of 2025-01-01 over paid / partially refunded orders net of refunds: recency (whole
+All compute, as of the end of the data's history, over paid / partially refunded orders net of refunds: recency (whole
 days since the last order), frequency (orders), monetary (money), and 1-5 scores
 ``1 + floor(5 * percent_rank)`` (ties share the lowest score; 5 best). The tutorial scores with
 ``pd.qcut`` as tutorials do, which splits ties arbitrarily: its R, F, M must equal the others', its
@@ -29,12 +29,13 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import datetime
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from rfm_data import AS_OF, ensure_data, ensure_workspace  # noqa: E402
+from rfm_data import ensure_data, ensure_workspace  # noqa: E402
 
 COLUMNS = ["customer_id", "recency", "frequency", "monetary", "r", "f", "m"]
 SALE = ("paid", "partially_refunded")
@@ -48,7 +49,7 @@ def run_segmint(args) -> tuple[object, dict]:
 
     started = time.perf_counter()
     with Workspace.open(args.workspace, read_only=True) as ws:
-        t = trait_table(ws.tables(), AS_OF, Catalog([value.GROUP, rfm_group.GROUP]))
+        t = trait_table(ws.tables(), args.as_of, Catalog([value.GROUP, rfm_group.GROUP]))
         t = t.filter(t.orders_count > 0).select(
             "customer_id",
             recency=t.recency_days,
@@ -91,11 +92,11 @@ def run_duckdb_sql(args) -> tuple[object, dict]:
     started = time.perf_counter()
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
-    result = con.execute(DUCKDB_SQL, {"path": str(args.parquet), "as_of": AS_OF}).to_arrow_table()
+    result = con.execute(DUCKDB_SQL, {"path": str(args.parquet), "as_of": args.as_of}).to_arrow_table()
     return result, {"seconds": time.perf_counter() - started}
 
 
-def _read_sales(path):
+def _read_sales(path, as_of):
     import pandas as pd
 
     df = pd.read_parquet(
@@ -103,7 +104,7 @@ def _read_sales(path):
     )
     df = df[
         df.customer_id.notna()
-        & (df.ordered_at <= pd.Timestamp(AS_OF))
+        & (df.ordered_at <= pd.Timestamp(as_of))
         & (df.status.isna() | df.status.isin(SALE))
     ]
     return df.assign(net=df.total - df.refunded_amount.fillna(0.0))
@@ -123,11 +124,11 @@ def run_pandas(args) -> tuple[object, dict]:
     import pandas as pd
 
     started = time.perf_counter()
-    sales = _read_sales(args.parquet)
+    sales = _read_sales(args.parquet, args.as_of)
     g = sales.groupby("customer_id", sort=False).agg(
         frequency=("order_id", "size"), monetary=("net", "sum"), last_order_at=("ordered_at", "max")
     )
-    seconds = (pd.Timestamp(AS_OF) - g.last_order_at).dt.total_seconds().to_numpy()
+    seconds = (pd.Timestamp(args.as_of) - g.last_order_at).dt.total_seconds().to_numpy()
     g["recency"] = np.floor(seconds / 86400).astype("int64")
     g["monetary"] = g.monetary.round(2)
     g["r"] = _score(g.recency, descending=True)
@@ -142,7 +143,7 @@ def run_tutorial(args) -> tuple[object, dict]:
     import pandas as pd
 
     started = time.perf_counter()
-    sales = _read_sales(args.parquet)
+    sales = _read_sales(args.parquet, args.as_of)
     read_seconds = time.perf_counter() - started
     buyers = sales.customer_id.unique()
     rng = np.random.default_rng(0)
@@ -150,7 +151,7 @@ def run_tutorial(args) -> tuple[object, dict]:
     part = sales[sales.customer_id.isin(subset)]
 
     started = time.perf_counter()
-    snapshot = pd.Timestamp(AS_OF)
+    snapshot = pd.Timestamp(args.as_of)
     rfm = part.groupby("customer_id").agg(
         {
             "ordered_at": lambda x: (snapshot - x.max()).days,
@@ -206,7 +207,7 @@ def child(args) -> None:
 
 
 # ---- the parent: run every contender, compare, print --------------------------------------------------
-def run_child(name: str, args, data: Path, parquet: Path, workspace: Path, out: Path) -> dict:
+def run_child(name: str, args, as_of, parquet: Path, workspace: Path, out: Path) -> dict:
     cmd = [
         sys.executable,
         __file__,
@@ -220,6 +221,8 @@ def run_child(name: str, args, data: Path, parquet: Path, workspace: Path, out: 
         str(out / f"{name}.parquet"),
         "--subset",
         str(args.tutorial_customers),
+        "--as-of",
+        as_of.isoformat(),
     ]
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
@@ -261,7 +264,7 @@ def compare(out: Path) -> dict[str, str]:
 
 def parent(args) -> None:
     t0 = time.perf_counter()
-    data, parquet = ensure_data(args.customers, args.seed)
+    data, parquet, as_of = ensure_data(args.customers, args.seed, args.generator)
     workspace = ensure_workspace(data, args.customers, args.seed)
     prep = time.perf_counter() - t0
     for path in (parquet, workspace / "segmint.duckdb"):  # warm the page cache for everyone alike
@@ -272,12 +275,12 @@ def parent(args) -> None:
 
     orders = pq.ParquetFile(parquet).metadata.num_rows
     print(f"RFM benchmark: {args.customers:,} customers, {orders:,} orders (data ready in {prep:.1f}s)")
-    print(f"data: {parquet}\nworkspace: {workspace}\ncpus: {os.cpu_count()}\n")
+    print(f"as of {as_of:%Y-%m-%d %H:%M}; data: {parquet}\nworkspace: {workspace}\ncpus: {os.cpu_count()}\n")
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
         results = {}
         for name in args.contenders:
-            results[name] = run_child(name, args, data, parquet, workspace, out)
+            results[name] = run_child(name, args, as_of, parquet, workspace, out)
             print(f"  {name:<11} {results[name]['seconds']:8.2f} s", flush=True)
         verdicts = compare(out) if set(args.contenders) == set(RUNNERS) else {}
 
@@ -307,6 +310,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--customers", type=int, default=1_000_000)
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument(
+        "--generator",
+        choices=["auto", "shop", "orders"],
+        default="auto",
+        help="shop: Segmint's synthetic shop; orders: the small orders-only generator; auto: shop if present",
+    )
     ap.add_argument("--tutorial-customers", type=int, default=20_000, help="subset for the lambda style")
     ap.add_argument("--contenders", nargs="+", default=list(RUNNERS), choices=list(RUNNERS))
     ap.add_argument("--child", choices=list(RUNNERS), help=argparse.SUPPRESS)
@@ -314,6 +323,7 @@ def main() -> None:
     ap.add_argument("--workspace", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--result", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--subset", type=int, default=20_000, help=argparse.SUPPRESS)
+    ap.add_argument("--as-of", type=datetime.fromisoformat, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
         child(args)

@@ -88,9 +88,12 @@ def _real_generator():
     return generate_shop, load_generated
 
 
-def ensure_data(customers: int, seed: int = 7) -> tuple[Path, Path]:
-    """(directory with the Parquet files, Parquet file of orders), generating them once."""
-    real = _real_generator()
+def ensure_data(customers: int, seed: int = 7, generator: str = "auto") -> tuple[Path, Path, datetime]:
+    """(directory with the Parquet files, Parquet file of orders, as_of), generating them once. The
+    as_of is the end of the synthetic shop's history, or ``AS_OF`` for the fallback generator."""
+    real = _real_generator() if generator in ("auto", "shop") else None
+    if generator == "shop" and real is None:
+        raise SystemExit("--generator shop needs segmint.usecases.generate")
     kind = "shop" if real else "orders"
     out = DATA_ROOT / f"{kind}_{customers}_{seed}"
     done = out / ".complete"
@@ -101,7 +104,12 @@ def ensure_data(customers: int, seed: int = 7) -> tuple[Path, Path]:
         else:
             generate_orders(out, customers, seed)
         done.touch()
-    return out, orders_parquet(out)
+    as_of = AS_OF
+    if real:
+        from segmint.usecases.generate import generated_end
+
+        as_of = generated_end(out)
+    return out, orders_parquet(out), as_of
 
 
 def orders_parquet(out: Path) -> Path:
@@ -109,7 +117,7 @@ def orders_parquet(out: Path) -> Path:
     direct = out / "orders.parquet"
     if direct.is_file():
         return direct
-    matches = sorted(glob.glob(str(out / "**" / "orders*.parquet"), recursive=True))
+    matches = sorted(glob.glob(str(out / "orders" / "*.parquet")))
     if not matches:
         raise FileNotFoundError(f"no orders Parquet under {out}")
     if len(matches) > 1:
@@ -127,7 +135,7 @@ def ensure_workspace(data: Path, customers: int, seed: int) -> Path:
     root = data / "workspace"
     if (root / ".complete").exists():
         return root
-    real = _real_generator()
+    real = _real_generator() if data.name.startswith("shop_") else None
     with Workspace.init(root) as ws:
         ws.con.raw_sql("SET enable_progress_bar = false")
         if real:
