@@ -117,7 +117,7 @@ class Receiver:
     """An HTTP server that records every POST (headers, body, arrival time); ``fail_first`` answers the
     first n requests with 500 to exercise retries."""
 
-    def __init__(self, fail_first: int = 0) -> None:
+    def __init__(self, fail_first: int = 0, port: int = 0) -> None:
         self.received: list[dict] = []
         self.fail_left = fail_first
         self.lock = threading.Lock()
@@ -146,7 +146,7 @@ class Receiver:
             def log_message(self, *args):
                 pass
 
-        self.server = ThreadingHTTPServer((LOOPBACK, 0), Handler)
+        self.server = ThreadingHTTPServer((LOOPBACK, port), Handler)
         self.url = f"http://{LOOPBACK}:{self.server.server_address[1]}/hook"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 

@@ -35,7 +35,7 @@ from segmint.usecases.workspace import Workspace
 
 __all__ = ["Change", "LiveEngine", "LiveSegment", "MembershipEvaluator", "OutboxItem"]
 
-TICK = timedelta(microseconds=1)
+TICK = timedelta(microseconds=1)  # timestamps are stored to the microsecond
 
 
 @dataclass(frozen=True)
@@ -329,9 +329,9 @@ class LiveEngine:
                     SELECT customer_id, ordered_at AS t FROM orders
                 ),
                 mine AS (SELECT * FROM dated {ids_filter} WHERE customer_id IS NOT NULL)
-                SELECT customer_id, min(t + to_microseconds(s.us) + INTERVAL 1 MICROSECOND) AS due
+                SELECT customer_id, min(t + to_microseconds(s.us)) AS due
                 FROM mine CROSS JOIN _live_shifts s
-                WHERE t + to_microseconds(s.us) + INTERVAL 1 MICROSECOND > $as_of
+                WHERE t + to_microseconds(s.us) > $as_of
                 GROUP BY customer_id
                 """,
                 {"as_of": as_of},

@@ -14,32 +14,35 @@ sequences and segment references are exact on every tick.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
 import ibis
 import ibis.expr.types as ir
+import pyarrow as pa
 
 from segmint.core.rules import nodes as n
 from segmint.core.schema import CANONICAL
 from segmint.usecases.live import LiveSegment
+from segmint.usecases.live_sql import SqlTemplate, learn_offsets
 from segmint.usecases.workspace import Workspace
 
 __all__ = ["RuleEvaluator", "rule_shifts"]
 
-_tmp = itertools.count()
+IDS = "_segmint_live_ids"
 
 
 def rule_shifts(rule: n.Rule) -> set[timedelta]:
-    """Every duration after which the rule's truth may flip for a dated row: windows, deadlines,
-    ``since`` limits and relative times (``-90d``)."""
+    """Every delay after a dated row at which the rule's truth may flip. Windows, ``within`` deadlines and
+    ``since`` limits flip exactly at ``t + d`` (``(as_of - d, as_of]`` excludes ``t`` from then on);
+    a relative time compared with ``>=``/``<=`` flips one microsecond later, so both instants are kept."""
     out: set[timedelta] = set()
     for node in n.walk(rule.body):
         if isinstance(node, n.Duration) and node.seconds > 0:
             out.add(timedelta(seconds=node.seconds))
         elif isinstance(node, n.RelTime) and node.offset:
-            out.add(timedelta(seconds=abs(node.offset)))
+            d = timedelta(seconds=abs(node.offset))
+            out.update((d, d + timedelta(microseconds=1)))
     return out
 
 
@@ -53,6 +56,8 @@ class RuleEvaluator:
         self._live: list[LiveSegment] = []
         self._needed: set[str] = set()
         self._catalog = None
+        self._templates: dict[tuple, list[tuple[str | None, SqlTemplate]]] = {}
+        self._untemplatable: set[tuple] = set()
 
     # -- definitions -----------------------------------------------------------------------------------
     def _files_stamp(self) -> tuple:
@@ -136,49 +141,89 @@ class RuleEvaluator:
 
     # -- evaluation ------------------------------------------------------------------------------------
     def members(self, customer_ids: Sequence[str] | None, as_of: datetime) -> set[tuple[str, str]]:
+        self.refresh()
+        if not self._defs or (customer_ids is not None and not customer_ids):
+            return set()
+        raw = self.ws.con.con
+        restricted = customer_ids is not None
+        if restricted:
+            self._ensure_ids_table()
+            raw.execute(f"DELETE FROM {IDS}")
+            raw.register(
+                "_segmint_live_ids_in", pa.table({"customer_id": pa.array(list(customer_ids), pa.string())})
+            )
+            raw.execute(f"INSERT INTO {IDS} SELECT DISTINCT customer_id FROM _segmint_live_ids_in")
+            raw.unregister("_segmint_live_ids_in")
+        statements = self._statements(restricted, as_of)
+        for target, sql in statements[:-1]:
+            raw.execute(f'CREATE OR REPLACE TEMP TABLE "{target}" AS {sql}')
+        rows = raw.execute(statements[-1][1]).fetchall()
+        return {(segment, cid) for segment, cid in rows}
+
+    def _ensure_ids_table(self) -> None:
+        self.ws.con.con.execute(f"CREATE TEMP TABLE IF NOT EXISTS {IDS} (customer_id VARCHAR)")
+
+    def _statements(self, restricted: bool, as_of: datetime) -> list[tuple[str | None, str]]:
+        """The SQL of one evaluation at ``as_of``: from the day's template when there is one, else freshly
+        compiled (and, on a new day, learned: compiled at three instants, executed at the first)."""
+        key = (restricted, as_of.date(), self._stamp)
+        cached = self._templates.get(key)
+        if cached is not None:
+            return [(target, template.render(as_of)) for target, template in cached]
+        if key in self._untemplatable:
+            return self._compile(restricted, as_of)
+        instants = learn_offsets(as_of)
+        compiled = [self._compile(restricted, t) for t in instants]
+        templates = []
+        for parts in zip(*compiled, strict=True):
+            template = SqlTemplate.learn([sql for _, sql in parts], instants)
+            if template is None:
+                self._untemplatable.add(key)
+                return compiled[0]
+            templates.append((parts[0][0], template))
+        self._templates = {k: v for k, v in self._templates.items() if k[1] >= as_of.date()}
+        self._templates[key] = templates
+        return compiled[0]
+
+    def _compile(self, restricted: bool, as_of: datetime) -> list[tuple[str | None, str]]:
+        """Build and compile the plan. Temp tables it reads (traits, segments other segments use) are
+        created from the statements themselves, so the texts only name stable tables."""
         from segmint.usecases import segments as seg
 
-        self.refresh()
-        if not self._defs:
-            return set()
         con = self.ws.con
+        raw = con.con
         tables: Mapping[str, ir.Table] = self.ws.tables()
-        temps: list[str] = []
-        ids_table = None
-        if customer_ids is not None:
-            if not customer_ids:
-                return set()
-            ids_table = ibis.memtable({"customer_id": list(customer_ids)}, schema={"customer_id": "string"})
-            tables = restrict(tables, ids_table)
+        if restricted:
+            self._ensure_ids_table()
+            tables = restrict(tables, con.table(IDS))
+        out: list[tuple[str | None, str]] = []
 
-        def temp(expr: ir.Table, prefix: str) -> ir.Table:
-            name = f"_segmint_live_{prefix}_{next(_tmp)}"
-            temps.append(name)
-            return con.create_table(name, expr, temp=True, overwrite=True)
+        def stage(target: str, expr: ir.Table) -> ir.Table:
+            sql = con.compile(expr)
+            out.append((target, sql))
+            raw.execute(f'CREATE OR REPLACE TEMP TABLE "{target}" AS SELECT * FROM ({sql}) LIMIT 0')
+            return con.table(target)
 
-        try:
-            traits = None
-            if self._catalog is not None:
-                from segmint.core.traits import trait_table
-                from segmint.usecases.traits import trait_settings
+        traits = None
+        if self._catalog is not None:
+            from segmint.core.traits import trait_table
+            from segmint.usecases.traits import trait_settings
 
-                traits = temp(trait_table(tables, as_of, self._catalog, trait_settings(self.ws)), "traits")
+            expr = trait_table(tables, as_of, self._catalog, trait_settings(self.ws))
+            traits = stage(f"_segmint_live_traits_{int(restricted)}", expr)
 
-            def materialise(name: str, expr: ir.Table) -> ir.Table:
-                return temp(expr, "seg") if name in self._needed else expr
+        def materialise(name: str, expr: ir.Table) -> ir.Table:
+            if name not in self._needed:
+                return expr
+            return stage(f"_segmint_live_seg_{int(restricted)}_{name}", expr)
 
-            exprs = seg.segment_expressions(self._defs, traits, tables, as_of, None, materialise)
-            parts = [
-                e.select(segment=ibis.literal(name), customer_id=e.customer_id) for name, e in exprs.items()
-            ]
-            union = ibis.union(*parts, distinct=True) if len(parts) > 1 else parts[0].distinct()
-            if ids_table is not None:
-                union = union.filter(union.customer_id.isin(ids_table.customer_id))
-            rows = union.to_pyarrow()
-        finally:
-            for name in temps:
-                con.drop_table(name, force=True)
-        return set(zip(rows["segment"].to_pylist(), rows["customer_id"].to_pylist(), strict=True))
+        exprs = seg.segment_expressions(self._defs, traits, tables, as_of, None, materialise)
+        parts = [e.select(segment=ibis.literal(name), customer_id=e.customer_id) for name, e in exprs.items()]
+        union = ibis.union(*parts, distinct=True) if len(parts) > 1 else parts[0].distinct()
+        if restricted:
+            union = union.filter(union.customer_id.isin(con.table(IDS).customer_id))
+        out.append((None, con.compile(union)))
+        return out
 
 
 def restrict(tables: Mapping[str, ir.Table], ids: ir.Table) -> dict[str, ir.Table]:
