@@ -64,6 +64,8 @@ def connect(spec: EngineSpec, root: Path, read_only: bool = False) -> ibis.BaseB
                 ) from None
             raise EngineError(f"cannot open {path}: {exc}") from None
         con.raw_sql("SET TimeZone = 'UTC'")
+        # DuckDB draws a progress bar on stdout for long queries; it would corrupt CLI and --json output.
+        con.raw_sql("SET enable_progress_bar = false")
         return con
     if spec.kind == "pyspark":
         session = spark_session(spec.master, root / spec.warehouse, spec.options)

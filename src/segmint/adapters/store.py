@@ -137,6 +137,10 @@ class TableStore:
 
     def _upsert_duckdb(self, spec: TableSpec, staged: str, keep: list[str]) -> None:
         target, key = spec.name, spec.key
+        if self._is_empty(target):
+            # A first load has nothing to merge with: a plain insert avoids the join and the delete.
+            self.con.raw_sql(f"INSERT INTO {_q(target)} BY NAME SELECT * FROM {_q(staged)}")
+            return
         on = " AND ".join(f"t.{_q(k)} = s.{_q(k)}" for k in key)
         source = _q(staged)
         if keep:
@@ -155,6 +159,9 @@ class TableStore:
         self.con.raw_sql(f"INSERT INTO {_q(target)} BY NAME SELECT * FROM {source}")
         if keep:
             self.drop(merged)
+
+    def _is_empty(self, name: str) -> bool:
+        return self.con.table(name).limit(1).count().to_pyarrow().as_py() == 0
 
     def _upsert_portable(self, spec: TableSpec, staged: str, keep: list[str]) -> None:
         target = self.con.table(spec.name)
