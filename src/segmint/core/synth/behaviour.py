@@ -135,7 +135,7 @@ def _session_events(
     order = np.maximum(s.purchase, 0)
     lines = np.where(is_p, orders.line_count[order], 0)
     search = (~is_p) & (rng.random(m) < 0.25)
-    views = 1 + np.where(is_p, rng.poisson(0.3, m), rng.poisson(persona_table("extra_views")[s.persona]))
+    views = 1 + np.where(is_p, rng.poisson(0.15, m), rng.poisson(persona_table("extra_views")[s.persona]))
     cart = rng.random(m) < persona_table("cart_p")[s.persona]
     adds = np.where(is_p, lines, np.where(cart, np.minimum(1 + rng.poisson(0.4, m), views), 0))
     checkout = np.where(is_p, 1, cart & (rng.random(m) < persona_table("checkout_p")[s.persona]))
