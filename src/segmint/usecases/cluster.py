@@ -49,7 +49,8 @@ __all__ = [
 ]
 
 # Value and behavioural traits that describe how a customer shops, one per idea (the catalog also has
-# 7- and 90-day windows of the same counts; using all of them would weigh one idea several times).
+# 7- and 30-day windows of the same counts; using all of them would weigh one idea several times). The
+# 90-day windows are used because shorter ones are zero for most customers: mostly noise for distances.
 DEFAULT_TRAITS = (
     "recency_days",
     "orders_count",
@@ -58,9 +59,9 @@ DEFAULT_TRAITS = (
     "discount_share",
     "seasonal_share",
     "tenure_days",
-    "sessions_30d",
-    "product_views_30d",
-    "cart_adds_30d",
+    "sessions_90d",
+    "product_views_90d",
+    "cart_adds_90d",
     "email_open_rate_90d",
 )
 PREFIX = "cluster:"

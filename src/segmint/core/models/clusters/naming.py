@@ -33,8 +33,11 @@ VOCABULARY: dict[str, tuple[str, str, int]] = {
     "seasonal_share": ("seasonal", "year-round", 5),
     "refund_rate": ("refund-prone", "", 5),
     "sessions_30d": ("highly active", "inactive", 6),
+    "sessions_90d": ("highly active", "inactive", 6),
     "product_views_30d": ("browsing-heavy", "", 6),
+    "product_views_90d": ("browsing-heavy", "", 6),
     "cart_adds_30d": ("cart-filling", "", 6),
+    "cart_adds_90d": ("cart-filling", "", 6),
     "email_open_rate_90d": ("email-engaged", "email-ignoring", 7),
     "mobile_share": ("mobile", "desktop", 8),
 }
@@ -86,7 +89,7 @@ def _words(profile: ClusterProfile, threshold: float, noun: str) -> list[tuple[s
 
 def _compose(words: list[tuple[str, int]], noun: str) -> str:
     ordered = [w for w, _ in sorted(words, key=lambda item: item[1])]
-    if not ordered:
+    if not ordered and noun != "browsers":
         ordered = ["typical"]
     text = " ".join([*ordered, noun])
     return text[0].upper() + text[1:]
