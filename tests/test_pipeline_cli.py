@@ -1,0 +1,85 @@
+"""The pipeline through the CLI, as a user runs it: init, import, install the library, run, backfill, demo."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from segmint.cli.main import main
+
+
+def _run(capsys, *args: str) -> dict | list:
+    capsys.readouterr()
+    try:
+        main(["--json", *args])
+    except SystemExit as exc:
+        assert exc.code in (0, None), capsys.readouterr()
+    return json.loads(capsys.readouterr().out)
+
+
+def test_run_computes_traits_and_segments_as_of_a_time(tmp_path, capsys, cdnow_dir):
+    ws = str(tmp_path / "shop")
+    _run(capsys, "init", ws)
+    _run(capsys, "-w", ws, "import", "cdnow", str(cdnow_dir / "CDNOW_sample.txt"))
+    only_traits = _run(capsys, "-w", ws, "run", "--as-of", "1997-09-30")
+    assert only_traits["customers"] == 2357 - _first_buyers_after(cdnow_dir, "19970930")
+    assert only_traits["segments"] == []
+
+    _run(capsys, "-w", ws, "segments", "install-library")
+    result = _run(capsys, "-w", ws, "run", "--as-of", "1998-06-30")
+    assert result["customers"] == 2357
+    sizes = {s["name"]: s["members"] for s in result["segments"]}
+    # Every CDNOW customer bought at least once, so nobody is a prospect and everyone is in some RFM group.
+    assert sizes["lifecycle_prospect"] == 0
+    rfm = sum(v for k, v in sizes.items() if k.startswith("rfm_"))
+    assert rfm == 2357
+    again = _run(capsys, "-w", ws, "run", "--as-of", "1998-06-30")
+    assert all(s["entered"] == 0 and s["exited"] == 0 for s in again["segments"])
+
+
+def test_backfill_runs_every_step(tmp_path, capsys, cdnow_dir):
+    ws = str(tmp_path / "shop")
+    _run(capsys, "init", ws)
+    _run(capsys, "-w", ws, "import", "cdnow", str(cdnow_dir / "CDNOW_sample.txt"))
+    _run(capsys, "-w", ws, "segments", "install-library")
+    rows = _run(capsys, "-w", ws, "run", "--from", "1997-06-01", "--to", "1997-06-29", "--every", "1w")
+    assert [r["as_of"][:10] for r in rows] == [
+        "1997-06-01",
+        "1997-06-08",
+        "1997-06-15",
+        "1997-06-22",
+        "1997-06-29",
+    ]
+
+
+def test_backfill_needs_both_ends(tmp_path, capsys):
+    ws = str(tmp_path / "shop")
+    _run(capsys, "init", ws)
+    with pytest.raises(SystemExit) as exc:
+        main(["-w", ws, "run", "--from", "1997-06-01"])
+    assert exc.value.code != 0
+    assert "--from and --to" in capsys.readouterr().err
+
+
+def _first_buyers_after(cdnow_dir, day: str) -> int:
+    first: dict[str, str] = {}
+    for line in (cdnow_dir / "CDNOW_sample.txt").read_text().splitlines():
+        cust, _, date, *_ = line.split()
+        first[cust] = min(first.get(cust, date), date)
+    return sum(1 for d in first.values() if d > day)
+
+
+@pytest.mark.slow
+def test_demo_builds_a_shop_and_reuses_it(tmp_path, capsys):
+    summary = _run(capsys, "demo", "--customers", "600", "--dir", str(tmp_path / "demo"), "--no-serve")
+    assert summary["reused"] is False
+    assert summary["counts"]["customers"] == 600
+    assert summary["counts"]["orders"] > 600
+    assert summary["revenue"] > 0
+    names = {s["segment"] for s in summary["segments"]}
+    assert {"mobile_first", "high_spenders"} <= names
+    assert set(summary["models"]) >= {"bgnbd", "gg", "clusters"}
+    again = _run(capsys, "demo", "--customers", "600", "--dir", str(tmp_path / "demo"), "--no-serve")
+    assert again["reused"] is True
+    assert again["counts"] == summary["counts"]
