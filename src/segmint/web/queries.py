@@ -1,0 +1,515 @@
+"""The data behind each dashboard page, as plain dicts and lists.
+
+Every function takes a workspace (a :class:`~segmint.web.reads.ReadView` in the server, a plain
+:class:`~segmint.usecases.workspace.Workspace` for the report) and reads only: the engine aggregates, Python
+shapes the results for templates and charts. Names from requests reach the engine as Ibis literals, never
+as SQL text.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from datetime import datetime
+from typing import Any
+
+import ibis
+
+from segmint.core.segments import history as hist
+from segmint.core.segments.definition import SegmentDef, SegmentError
+from segmint.core.segments.kpis import ALL
+from segmint.usecases import segments as seg
+
+__all__ = [
+    "LIFECYCLE_ORDER",
+    "cluster_page",
+    "customer_page",
+    "latest_run",
+    "overview",
+    "prediction_page",
+    "segment_detail",
+    "segment_list",
+    "traits_as_of",
+]
+
+LIFECYCLE_ORDER = ("prospect", "new", "growing", "active", "reactivated", "at_risk", "lapsed")
+_PAID = ("paid", "partially_refunded")
+
+
+def _scalar(expr) -> Any:
+    return expr.to_pyarrow().as_py()
+
+
+def _rows(expr) -> list[dict[str, Any]]:
+    return expr.to_pyarrow().to_pylist()
+
+
+def definitions(ws) -> list[SegmentDef]:
+    """Segment definitions; a broken file shows as no definitions rather than a broken page."""
+    with contextlib.suppress(SegmentError):
+        return seg.load_definitions(ws)
+    return []
+
+
+def run_times(ws) -> list[datetime]:
+    return seg.run_times(ws)
+
+
+def latest_run(ws) -> datetime | None:
+    times = run_times(ws)
+    return times[-1] if times else None
+
+
+def traits_as_of(ws) -> datetime | None:
+    """The time the stored ``traits`` table is for: its own ``as_of`` column when it has one, else the
+    latest segment run (the pipeline computes traits for each run)."""
+    if not ws.store.exists("traits"):
+        return None
+    t = ws.table("traits")
+    for column in ("as_of", "_as_of"):
+        if column in t.columns:
+            return _scalar(t[column].max())
+    return latest_run(ws)
+
+
+def _sizes_at(ws, as_of: datetime | None) -> dict[str, int]:
+    """Members per segment at a run time (from ``segment_runs``: no scan of memberships)."""
+    runs = ws.table("segment_runs")
+    if as_of is None:
+        m = ws.table("memberships")
+        return {r["segment"]: r["n"] for r in _rows(m.group_by("segment").aggregate(n=m.count()))}
+    at = runs.filter(runs.as_of == ibis.literal(as_of, type="timestamp"))
+    return {r["segment"]: r["members"] for r in _rows(at.select("segment", "members"))}
+
+
+def overview(ws, as_of: datetime | None = None) -> dict[str, Any]:
+    """Headline counts and revenue, segment sizes, the RFM grid (R score x F score) and the lifecycle
+    funnel, as of a run time (default: the latest)."""
+    as_of = as_of or latest_run(ws)
+    customers = ws.table("customers")
+    orders = ws.table("orders")
+    paid = orders.filter(orders.status.isin(_PAID))
+    if as_of is not None:
+        paid = paid.filter(paid.ordered_at <= ibis.literal(as_of, type="timestamp"))
+    money = paid.aggregate(
+        orders=paid.count(),
+        revenue=(paid.total - paid.refunded_amount.fill_null(0)).sum(),
+        buyers=paid.customer_id.nunique(),
+    )
+    m = _rows(money)[0]
+    defs = {d.name: d for d in definitions(ws)}
+    sizes = _sizes_at(ws, as_of)
+    segments = sorted(
+        (
+            {"name": name, "members": n, "family": defs[name].family if name in defs else ""}
+            for name, n in sizes.items()
+        ),
+        key=lambda r: (-r["members"], r["name"]),
+    )
+    return {
+        "as_of": as_of,
+        "customers": int(_scalar(customers.count())),
+        "orders": int(m["orders"] or 0),
+        "buyers": int(m["buyers"] or 0),
+        "revenue": float(m["revenue"] or 0.0),
+        "segments": segments,
+        "rfm_grid": rfm_grid(ws),
+        "lifecycle": lifecycle_funnel(ws, defs, sizes),
+        "traits_as_of": traits_as_of(ws),
+    }
+
+
+def rfm_grid(ws) -> dict[str, Any] | None:
+    """Customers and mean spend per (recency score, frequency score) cell of the stored traits."""
+    if not ws.store.exists("traits"):
+        return None
+    t = ws.table("traits")
+    if not {"r_score", "f_score", "total_spent"} <= set(t.columns):
+        return None
+    t = t.filter(t.r_score.notnull() & t.f_score.notnull())
+    cells = _rows(
+        t.group_by(["r_score", "f_score"])
+        .aggregate(n=t.count(), spend=t.total_spent.mean())
+        .order_by(["r_score", "f_score"])
+    )
+    if not cells:
+        return None
+    rs = sorted({c["r_score"] for c in cells})
+    fs = sorted({c["f_score"] for c in cells})
+    counts = [[0] * len(rs) for _ in fs]
+    spend = [[None] * len(rs) for _ in fs]
+    for c in cells:
+        i, j = fs.index(c["f_score"]), rs.index(c["r_score"])
+        counts[i][j] = int(c["n"])
+        spend[i][j] = round(float(c["spend"] or 0.0), 2)
+    return {"r": rs, "f": fs, "counts": counts, "spend": spend}
+
+
+def lifecycle_funnel(ws, defs: dict[str, SegmentDef], sizes: dict[str, int]) -> list[dict[str, Any]]:
+    """Stages of the lifecycle group in lifecycle order (falls back on the ``lifecycle_stage`` trait)."""
+    stages = [d for d in defs.values() if d.group == "lifecycle"]
+    if stages:
+
+        def order(d: SegmentDef) -> int:
+            stage = d.name.removeprefix("lifecycle_")
+            return LIFECYCLE_ORDER.index(stage) if stage in LIFECYCLE_ORDER else len(LIFECYCLE_ORDER)
+
+        return [{"stage": d.name, "members": sizes.get(d.name, 0)} for d in sorted(stages, key=order)]
+    if ws.store.exists("traits") and "lifecycle_stage" in ws.table("traits").columns:
+        t = ws.table("traits")
+        rows = _rows(t.group_by("lifecycle_stage").aggregate(n=t.count()))
+        by = {r["lifecycle_stage"]: int(r["n"]) for r in rows if r["lifecycle_stage"]}
+        keys = [s for s in LIFECYCLE_ORDER if s in by] + sorted(set(by) - set(LIFECYCLE_ORDER))
+        return [{"stage": s, "members": by[s]} for s in keys]
+    return []
+
+
+def size_history(ws, names: list[str] | None = None) -> dict[str, list[tuple[datetime, int]]]:
+    """Segment sizes at each run time, from ``segment_runs`` (recorded by every run)."""
+    runs = ws.table("segment_runs")
+    if names:
+        runs = runs.filter(runs.segment.isin(list(names)))
+    out: dict[str, list[tuple[datetime, int]]] = {}
+    for r in _rows(runs.select("segment", "as_of", "members").order_by(["segment", "as_of"])):
+        out.setdefault(r["segment"], []).append((r["as_of"], int(r["members"] or 0)))
+    return out
+
+
+def segment_list(ws, as_of: datetime | None = None, with_kpis: bool = True) -> dict[str, Any]:
+    """Every segment with family, description, size, its size over time (for a sparkline) and KPIs."""
+    as_of = as_of or latest_run(ws)
+    defs = definitions(ws)
+    history = size_history(ws)
+    sizes = _sizes_at(ws, as_of)
+    kpi_rows: dict[str, dict[str, Any]] = {}
+    base: dict[str, Any] | None = None
+    if with_kpis and as_of is not None:
+        with contextlib.suppress(SegmentError):
+            for row in seg.kpis(ws, None, as_of):
+                if row.get("segment") == ALL:
+                    base = row
+                else:
+                    kpi_rows[row["segment"]] = row
+    names = [d.name for d in defs] + sorted(set(history) - {d.name for d in defs})
+    by_def = {d.name: d for d in defs}
+    items = []
+    for name in names:
+        d = by_def.get(name)
+        items.append(
+            {
+                "name": name,
+                "family": d.family if d else "",
+                "group": (d.group or "") if d else "",
+                "description": d.description if d else "",
+                "members": sizes.get(name, 0),
+                "history": history.get(name, []),
+                "kpis": kpi_rows.get(name, {}),
+                "defined": d is not None,
+            }
+        )
+    families = sorted({i["family"] for i in items if i["family"]})
+    return {"as_of": as_of, "segments": items, "families": families, "base": base}
+
+
+# ------------------------------------------------------------------ one segment
+
+
+def _members_now(ws, name: str, as_of: datetime | None):
+    h = ws.table("membership_history")
+    if as_of is None:
+        m = ws.table("memberships")
+        return m.filter(m.segment == ibis.literal(name)).select("customer_id")
+    return hist.members_at(h.filter(h.segment == ibis.literal(name)), as_of).select("customer_id")
+
+
+def overlap_with_others(ws, name: str, as_of: datetime | None) -> list[dict[str, Any]]:
+    """For each other segment: customers in both, share of this segment, Jaccard index."""
+    if as_of is None:
+        m = ws.table("memberships").select("segment", "customer_id")
+    else:
+        m = hist.members_at(ws.table("membership_history"), as_of).select("segment", "customer_id")
+    mine = m.filter(m.segment == ibis.literal(name)).select("customer_id")
+    size = int(_scalar(mine.count()))
+    sizes = m.group_by("segment").aggregate(size=m.count())
+    both = m.inner_join(mine, "customer_id")
+    both = both.group_by("segment").aggregate(both=both.count())
+    j = sizes.left_join(both, "segment")
+    rows = _rows(j.select(segment=j.segment, size=j.size, both=j.both.fill_null(0)))
+    out = []
+    for r in rows:
+        if r["segment"] == name:
+            continue
+        union = size + r["size"] - r["both"]
+        out.append(
+            {
+                "segment": r["segment"],
+                "both": int(r["both"]),
+                "share": r["both"] / size if size else None,
+                "jaccard": r["both"] / union if union else None,
+            }
+        )
+    return sorted(out, key=lambda r: (-r["both"], r["segment"]))
+
+
+def _rule_traits(defn: SegmentDef | None, columns: list[str]) -> list[str]:
+    """Numeric or text traits to show distributions of: the ones the rule names first, then value traits."""
+    wanted: list[str] = []
+    if defn is not None:
+        with contextlib.suppress(Exception):
+            from segmint.core.rules import nodes as n
+
+            rule = seg.resolve_rule(defn)
+            for node in n.walk(rule.body):
+                name = getattr(node, "name", None)
+                if isinstance(name, str) and name in columns and name not in wanted:
+                    wanted.append(name)
+    for name in ("total_spent", "orders_count", "recency_days", "aov"):
+        if name in columns and name not in wanted:
+            wanted.append(name)
+    return wanted[:6]
+
+
+def trait_distributions(
+    ws, name: str, defn: SegmentDef | None, as_of: datetime | None
+) -> list[dict[str, Any]]:
+    """Per trait: binned counts for members against the whole base (binned in the engine)."""
+    if not ws.store.exists("traits"):
+        return []
+    t = ws.table("traits")
+    members = _members_now(ws, name, as_of).mutate(_in=ibis.literal(1))
+    schema = t.schema()
+    out = []
+    for trait in _rule_traits(defn, list(t.columns)):
+        dtype = schema[trait]
+        j = t.select("customer_id", trait).left_join(members, "customer_id")
+        j = j.select(value=j[trait], member=j._in.notnull())
+        if dtype.is_numeric() and not dtype.is_boolean():
+            stats = _rows(j.aggregate(lo=j.value.min(), hi=j.value.quantile(0.99)))[0]
+            lo, hi = stats["lo"], stats["hi"]
+            if lo is None or hi is None:
+                continue
+            lo, hi = float(lo), float(hi)
+            width = (hi - lo) / 20 if hi > lo else 1.0
+            binned = j.filter(j.value.notnull()).mutate(
+                bin=((j.value.cast("float64").clip(upper=hi) - lo) / width)
+                .floor()
+                .cast("int64")
+                .clip(upper=19)
+            )
+            rows = _rows(binned.group_by(["bin", "member"]).aggregate(n=binned.count()))
+            labels = [round(lo + width * (i + 0.5), 2) for i in range(20)]
+            base, mem = [0] * 20, [0] * 20
+            for r in rows:
+                base[r["bin"]] += r["n"]
+                if r["member"]:
+                    mem[r["bin"]] += r["n"]
+            out.append({"trait": trait, "kind": "numeric", "labels": labels, "base": base, "members": mem})
+        else:
+            k = j.mutate(value=j.value.cast("string").fill_null("(missing)"))
+            rows = _rows(k.group_by(["value", "member"]).aggregate(n=k.count()))
+            totals: dict[str, list[int]] = {}
+            for r in rows:
+                pair = totals.setdefault(r["value"], [0, 0])
+                pair[0] += r["n"]
+                if r["member"]:
+                    pair[1] += r["n"]
+            top = sorted(totals, key=lambda v: -totals[v][0])[:15]
+            out.append(
+                {
+                    "trait": trait,
+                    "kind": "category",
+                    "labels": top,
+                    "base": [totals[v][0] for v in top],
+                    "members": [totals[v][1] for v in top],
+                }
+            )
+    return out
+
+
+def segment_detail(ws, name: str, as_of: datetime | None = None) -> dict[str, Any]:
+    """Everything the segment page shows. Raises :class:`SegmentError` for an unknown segment."""
+    defs = {d.name: d for d in definitions(ws)}
+    history = size_history(ws, [name])
+    if name not in defs and name not in history:
+        seg._known_segment(ws, name)
+    defn = defs.get(name)
+    times = [t for t, _ in history.get(name, [])]
+    latest = latest_run(ws)
+    at = as_of or latest
+    kpis: list[dict[str, Any]] = []
+    if at is not None:
+        with contextlib.suppress(SegmentError):
+            kpis = seg.kpis(ws, [name], at)
+    changes: dict[str, Any] | None = None
+    migration: dict[str, Any] | None = None
+    if len(times) >= 2:
+        t1, t2 = (
+            (times[-2], times[-1])
+            if as_of is None or as_of not in times
+            else (
+                times[max(0, times.index(as_of) - 1)],
+                as_of,
+            )
+        )
+        if t1 != t2:
+            rows = seg.entries_exits(ws, name, t1, t2)
+            changes = {
+                "t1": t1,
+                "t2": t2,
+                "entered": sum(1 for r in rows if r["change"] == "entered"),
+                "exited": sum(1 for r in rows if r["change"] == "exited"),
+                "sample": rows[:20],
+            }
+            if defn is not None and defn.group:
+                with contextlib.suppress(SegmentError):
+                    migration = {
+                        "group": defn.group,
+                        "t1": t1,
+                        "t2": t2,
+                        "flows": seg.migration(ws, defn.group, t1, t2),
+                    }
+    versions = _rows(
+        ws.table("segments")
+        .filter(ws.table("segments").name == ibis.literal(name))
+        .select("version", "created_at", "rule", "hash")
+        .order_by(ibis.desc("version"))
+    )
+    mem_now = _members_now(ws, name, as_of)
+    sample = _rows(mem_now.order_by("customer_id").limit(20))
+    return {
+        "name": name,
+        "definition": defn,
+        "versions": versions,
+        "as_of": at,
+        "kpis": kpis,
+        "history": history.get(name, []),
+        "changes": changes,
+        "migration": migration,
+        "overlap": overlap_with_others(ws, name, as_of)[:15],
+        "distributions": trait_distributions(ws, name, defn, as_of),
+        "sample": [r["customer_id"] for r in sample],
+        "members": int(_scalar(mem_now.count())),
+    }
+
+
+# ------------------------------------------------------------------ clusters, predictions
+
+
+def cluster_page(ws, name: str | None = None) -> dict[str, Any]:
+    """The cluster models, one model's report and a sample of customers in its 2-D projection."""
+    from segmint.usecases import cluster as cl
+
+    models = cl.list_models(ws)
+    if not models:
+        return {"models": [], "report": None, "points": []}
+    name = name if name in {m["model"] for m in models} else models[0]["model"]
+    report = cl.cluster_report(ws, name)
+    return {"models": models, "report": report, "name": name}
+
+
+def prediction_page(ws) -> dict[str, Any]:
+    """Model runs with metrics, the CLV and P(alive) distributions of the latest scoring, and the holdout
+    tracking of runs fitted with a holdout period."""
+    from segmint.usecases import predict as pr
+
+    if not ws.store.exists("model_runs"):
+        return {"runs": [], "scored": None}
+    runs = pr.list_runs(ws)
+    scored = None
+    if ws.store.exists("predictions"):
+        p = ws.table("predictions")
+        last = _rows(
+            p.group_by("run_id")
+            .aggregate(at=p.scored_at.max(), n=p.count())
+            .order_by(ibis.desc("at"))
+            .limit(1)
+        )
+        if last:
+            run_id = last[0]["run_id"]
+            mine = p.filter(p.run_id == ibis.literal(run_id))
+            hi = _scalar(mine.clv_12m.quantile(0.99)) or 0.0
+            width = hi / 30 if hi > 0 else 1.0
+            b = mine.filter(mine.clv_12m.notnull()).mutate(
+                bin=(mine.clv_12m.clip(lower=0, upper=hi) / width).floor().cast("int64").clip(upper=29)
+            )
+            clv = [0] * 30
+            for r in _rows(b.group_by("bin").aggregate(n=b.count())):
+                clv[r["bin"]] += r["n"]
+            pb = mine.filter(mine.p_alive.notnull()).mutate(
+                bin=(mine.p_alive * 10).floor().cast("int64").clip(lower=0, upper=9)
+            )
+            agg = pb.group_by("bin").aggregate(
+                n=pb.count(), orders=pb.expected_orders_90d.mean(), clv=pb.clv_12m.mean()
+            )
+            alive = sorted(_rows(agg), key=lambda r: r["bin"])
+            totals = _rows(
+                mine.aggregate(
+                    n=mine.count(),
+                    clv=mine.clv_12m.sum(),
+                    orders=mine.expected_orders_90d.sum(),
+                    alive=mine.p_alive.mean(),
+                )
+            )[0]
+            scored = {
+                "run_id": run_id,
+                "as_of": _scalar(mine.as_of.max()),
+                "customers": int(totals["n"]),
+                "clv_total": float(totals["clv"] or 0),
+                "orders_90d": float(totals["orders"] or 0),
+                "p_alive_mean": float(totals["alive"] or 0),
+                "clv_bins": [round(width * (i + 0.5), 2) for i in range(30)],
+                "clv_counts": clv,
+                "alive": alive,
+            }
+    holdout = [
+        r for r in runs if r.get("holdout_end") is not None and "holdout_actual" in (r.get("metrics") or {})
+    ]
+    return {"runs": runs, "scored": scored, "holdout": holdout}
+
+
+# ------------------------------------------------------------------ one customer
+
+
+def customer_page(ws, customer_id: str, events: int = 100) -> dict[str, Any] | None:
+    """A customer's record, stored traits, memberships and recent events; ``None`` if unknown."""
+    c = ws.table("customers")
+    found = _rows(c.filter(c.customer_id == ibis.literal(customer_id)).limit(1))
+    e = ws.table("events")
+    evs = _rows(
+        e.filter(e.customer_id == ibis.literal(customer_id))
+        .select("occurred_at", "name", "category", "product_id", "order_id", "value", "properties")
+        .order_by(ibis.desc("occurred_at"))
+        .limit(events)
+    )
+    if not found and not evs:
+        return None
+    traits = None
+    if ws.store.exists("traits"):
+        t = ws.table("traits")
+        rows = _rows(t.filter(t.customer_id == ibis.literal(customer_id)).limit(1))
+        traits = rows[0] if rows else None
+    m = ws.table("memberships")
+    memberships = _rows(
+        m.filter(m.customer_id == ibis.literal(customer_id))
+        .select("segment", "since", "segment_version")
+        .order_by("segment")
+    )
+    o = ws.table("orders")
+    orders = _rows(
+        o.filter(o.customer_id == ibis.literal(customer_id))
+        .select("order_id", "ordered_at", "status", "total")
+        .order_by(ibis.desc("ordered_at"))
+        .limit(50)
+    )
+    for ev in evs:
+        if isinstance(ev.get("properties"), str):
+            with contextlib.suppress(ValueError):
+                ev["properties"] = json.loads(ev["properties"])
+    return {
+        "customer_id": customer_id,
+        "customer": found[0] if found else None,
+        "traits": traits,
+        "memberships": memberships,
+        "events": evs,
+        "orders": orders,
+    }

@@ -1,0 +1,307 @@
+"""The dashboard's pages and its small JSON endpoints.
+
+Handlers are thin: check the session, read page data on a read-cursor thread (cached per data version),
+turn it into Plotly figures and render a template. Writes (saving a segment) run on the service's writer.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from pydantic import BaseModel, Field
+
+from segmint.core.segments.definition import FAMILIES
+from segmint.core.timeutil import parse_as_of
+from segmint.errors import SegmintError
+from segmint.web import builder, charts, queries
+from segmint.web.reads import data_version, read_view
+from segmint.web.session import COOKIE, MAX_AGE_S, check_login, current_key
+
+router = APIRouter(include_in_schema=False)
+
+_NEXT = re.compile(r"^/[A-Za-z0-9_\-./?=&%:]*$")
+
+
+# ------------------------------------------------------------------ helpers
+
+
+async def _data(request: Request, key: tuple, fn, *args: Any, cache: bool = True):
+    """Run ``fn(view, *args)`` on a read thread; cached per (data version, key)."""
+    service = request.app.state.service
+    web = request.app.state.web
+
+    def run(_cursor):
+        view = read_view(service)
+        if not cache:
+            return fn(view, *args)
+        return web.cache.get(data_version(service, web.epoch), key, lambda: fn(view, *args))
+
+    return await service.read(run)
+
+
+def _render(request: Request, template: str, **context: Any) -> HTMLResponse:
+    web = request.app.state.web
+    return web.templates.TemplateResponse(request, template, {"families": FAMILIES, **context})
+
+
+def _as_of(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return parse_as_of(value)
+    except SegmintError:
+        return None
+
+
+# ------------------------------------------------------------------ login
+
+
+@router.get("/login", response_class=HTMLResponse)
+async def login_page(request: Request, next: str = "/"):
+    return _render(request, "login.html", next=next if _NEXT.match(next) else "/", error=None)
+
+
+@router.post("/login")
+async def login(request: Request, key: str = Form(..., max_length=200), next: str = Form("/")):
+    target = next if _NEXT.match(next) and not next.startswith("//") else "/"
+    if check_login(request, key) is None:
+        return _render(
+            request, "login.html", next=target, error="That key is unknown, revoked or lacks the read scope."
+        )
+    sid = request.app.state.web.sessions.open(key.strip())
+    response = RedirectResponse(target, status_code=303)
+    response.set_cookie(COOKIE, sid, max_age=MAX_AGE_S, httponly=True, samesite="strict", path="/")
+    return response
+
+
+@router.post("/logout")
+async def logout(request: Request):
+    request.app.state.web.sessions.close(request.cookies.get(COOKIE))
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(COOKIE, path="/")
+    return response
+
+
+# ------------------------------------------------------------------ pages
+
+
+@router.get("/", response_class=HTMLResponse)
+async def overview_page(request: Request, as_of: str | None = Query(None, max_length=40)):
+    current_key(request)
+    t = _as_of(as_of)
+    data = await _data(request, ("overview", t), queries.overview, t)
+    top = data["segments"][:25]
+    figs = {
+        "sizes": charts.bars([s["name"] for s in top], [s["members"] for s in top], "Largest segments"),
+        "rfm": charts.rfm_heatmap(data["rfm_grid"]),
+        "funnel": charts.funnel(data["lifecycle"]),
+    }
+    times = await _data(request, ("run_times",), queries.run_times)
+    return _render(request, "overview.html", page="overview", data=data, figs=figs, times=times)
+
+
+@router.get("/segments", response_class=HTMLResponse)
+async def segments_page(
+    request: Request,
+    q: str = Query("", max_length=100),
+    family: str = Query("", max_length=40),
+):
+    current_key(request)
+    data = await _data(request, ("segments",), queries.segment_list)
+    rows = [
+        s
+        for s in data["segments"]
+        if (not q or q.lower() in s["name"].lower() or q.lower() in s["description"].lower())
+        and (not family or s["family"] == family)
+    ]
+    sparks = {s["name"]: charts.sparkline(s["history"]) for s in rows if len(s["history"]) > 1}
+    return _render(
+        request, "segments.html", page="segments", data=data, rows=rows, q=q, family=family, sparks=sparks
+    )
+
+
+@router.get("/segments/new", response_class=HTMLResponse)
+async def builder_page(request: Request, base: str = Query("", max_length=64)):
+    current_key(request)
+    defs = await _data(request, ("defs",), queries.definitions)
+    start = next((d for d in defs if d.name == base), None)
+    return _render(request, "builder.html", page="builder", start=start, names=[d.name for d in defs])
+
+
+@router.get("/segments/{name}", response_class=HTMLResponse)
+async def segment_page(request: Request, name: str, as_of: str | None = Query(None, max_length=40)):
+    current_key(request)
+    t = _as_of(as_of)
+    try:
+        data = await _data(request, ("segment", name, t), queries.segment_detail, name, t)
+    except SegmintError as exc:
+        return _render(request, "error.html", page="segments", message=exc.message, status=404)
+    figs = {
+        "size": charts.size_line(data["history"]) if data["history"] else None,
+        "sankey": charts.sankey(data["migration"]["flows"], data["migration"]["t1"], data["migration"]["t2"])
+        if data["migration"]
+        else None,
+        "overlap": charts.overlap_bars(data["overlap"]),
+        "dists": [charts.distribution(d) for d in data["distributions"]],
+    }
+    return _render(request, "segment.html", page="segments", data=data, figs=figs)
+
+
+@router.get("/segments/{name}/export.csv")
+async def export_segment(request: Request, name: str):
+    current_key(request)
+
+    def rows(view, segment):
+        from segmint.usecases import segments as seg
+
+        m = seg.members(view, segment)
+        c = view.table("customers")
+        out = m.left_join(c, "customer_id").select(
+            m.customer_id, m.since, c.email, c.email_opt_in, c.first_name, c.last_name, c.country
+        )
+        return out.order_by("customer_id").to_pyarrow().to_pylist()
+
+    try:
+        data = await _data(request, ("export", name), rows, name, cache=False)
+    except SegmintError as exc:
+        return JSONResponse(status_code=404, content=exc.to_dict())
+    buf = io.StringIO()
+    fields = ["customer_id", "since", "email", "email_opt_in", "first_name", "last_name", "country"]
+    writer = csv.DictWriter(buf, fieldnames=fields)
+    writer.writeheader()
+    for row in data:
+        # Cells starting with = + - @ would run as formulas in a spreadsheet: prefix them.
+        writer.writerow(
+            {k: ("'" + v if isinstance(v, str) and v[:1] in "=+-@" else v) for k, v in row.items()}
+        )
+    safe = re.sub(r"[^a-z0-9_]", "_", name)
+    return Response(
+        buf.getvalue(),
+        media_type="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{safe}.csv"'},
+    )
+
+
+@router.get("/clusters", response_class=HTMLResponse)
+async def clusters_page(request: Request, model: str = Query("", max_length=64)):
+    current_key(request)
+    data = await _data(request, ("clusters", model), queries.cluster_page, model or None)
+    fig = charts.cluster_scatter(data.get("report"))
+    return _render(request, "clusters.html", page="clusters", data=data, scatter=fig)
+
+
+@router.get("/predictions", response_class=HTMLResponse)
+async def predictions_page(request: Request):
+    current_key(request)
+    data = await _data(request, ("predictions",), queries.prediction_page)
+    figs = {
+        "clv": charts.clv_histogram(data.get("scored")),
+        "calibration": charts.calibration(data.get("scored")),
+        "holdout": charts.holdout(data.get("holdout") or []),
+    }
+    return _render(request, "predictions.html", page="predictions", data=data, figs=figs)
+
+
+@router.get("/customers", response_class=HTMLResponse)
+async def customer_search(request: Request, id: str = Query("", max_length=128)):
+    current_key(request)
+    if id.strip():
+        from urllib.parse import quote
+
+        return RedirectResponse(f"/customers/{quote(id.strip(), safe='')}", status_code=303)
+    return _render(request, "error.html", page="customer", message="Enter a customer id.", status=400)
+
+
+@router.get("/customers/{customer_id}", response_class=HTMLResponse)
+async def customer_page(request: Request, customer_id: str):
+    current_key(request)
+
+    def load(view, cid):
+        page = queries.customer_page(view, cid)
+        if page is None:
+            return None
+        page["explanations"] = {}
+        for m in page["memberships"]:
+            try:
+                page["explanations"][m["segment"]] = builder.explain_member(view, cid, m["segment"])
+            except SegmintError as exc:
+                page["explanations"][m["segment"]] = {"error": exc.message}
+        return page
+
+    data = await _data(request, ("customer", customer_id), load, customer_id)
+    if data is None:
+        return _render(
+            request, "error.html", page="customer", message=f"No customer {customer_id!r}.", status=404
+        )
+    return _render(request, "customer.html", page="customer", data=data)
+
+
+@router.get("/live", response_class=HTMLResponse)
+async def live_page(request: Request):
+    current_key(request)
+
+    def recent(view):
+        ch = view.table("changes")
+        return ch.order_by(ch.seq.desc()).limit(50).to_pyarrow().to_pylist()
+
+    rows = await _data(request, ("live",), recent, cache=False)
+    return _render(request, "live.html", page="live", rows=rows)
+
+
+# ------------------------------------------------------------------ JSON for progressive enhancement
+
+
+class RuleIn(BaseModel):
+    rule: str = Field(..., max_length=builder.MAX_RULE_CHARS)
+
+
+class SegmentIn(BaseModel):
+    name: str = Field(..., max_length=63)
+    family: str = Field("custom", max_length=40)
+    description: str = Field("", max_length=2000)
+    rule: str = Field(..., max_length=builder.MAX_RULE_CHARS)
+    new_version: bool = False
+
+
+@router.post("/ui/rule")
+async def rule_preview(request: Request, body: RuleIn) -> JSONResponse:
+    """Check a rule; when valid, count its members against the stored traits and show a few."""
+    current_key(request, json=True)
+    result = await _data(request, ("rule", body.rule), builder.preview_rule, body.rule)
+    return JSONResponse(result, status_code=200)
+
+
+@router.post("/ui/segments")
+async def save(request: Request, body: SegmentIn) -> JSONResponse:
+    current_key(request, json=True)
+    service = request.app.state.service
+    try:
+        saved = await service.on_writer(
+            builder.save_segment,
+            service.ws,
+            body.name,
+            body.family,
+            body.rule,
+            body.description,
+            body.new_version,
+        )
+    except SegmintError as exc:
+        return JSONResponse(status_code=400, content=exc.to_dict())
+    request.app.state.web.bump()
+    return JSONResponse({**saved, "url": f"/segments/{saved['name']}"})
+
+
+@router.get("/ui/live/stream")
+async def live_stream(request: Request, after: int | None = Query(None, ge=0)):
+    """The change stream for the Live page, authenticated by the session cookie (EventSource cannot send
+    an Authorization header)."""
+    key = current_key(request, json=True)
+    from segmint.api.routers.changes import stream_changes
+
+    return await stream_changes(request, after=after, segment=None, _key=key)
