@@ -65,14 +65,10 @@ def _serve(root: Path, host: str, port: int) -> None:
     import uvicorn
 
     from segmint.api.app import create_app
+    from segmint.web.app import install
 
-    configure = None
-    try:
-        from segmint.web.app import install as configure
-    except ImportError:  # the dashboard is an optional part of a slim install
-        pass
     console.print(
         f"\n[bold green]Dashboard:[/] http://{host}:{port}/   (API docs: http://{host}:{port}/docs)"
     )
     console.print("Press Ctrl+C to stop.")
-    uvicorn.run(create_app(root, configure=configure), host=host, port=port, log_level="warning")
+    uvicorn.run(create_app(root, configure=install), host=host, port=port, log_level="warning")
