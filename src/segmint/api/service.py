@@ -24,8 +24,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
+import ibis
 import pyarrow as pa
 
+from segmint.adapters.store import TableStore
 from segmint.adapters.webhooks import Deliverer, Delivery, DeliveryResult, RetryPolicy
 from segmint.usecases.api_keys import KeyRing, list_keys
 from segmint.usecases.ingest import Ingestor
@@ -61,13 +63,17 @@ class Service:
         self.settings = settings or ServiceSettings()
         self.ws = Workspace.open(workspace_dir)  # raises a clear error if another process holds it
         self.writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="segmint-writer")
-        self.live: LiveEngine | None = None
+        # Live evaluation has its own thread and connection (a cursor on the same database): DuckDB runs
+        # both transactions concurrently (they write different tables), so acknowledgements never wait
+        # behind an evaluation.
+        self.live_exec = ThreadPoolExecutor(max_workers=1, thread_name_prefix="segmint-live")
+        self.live_ws = workspace_view(self.ws)
         if evaluator_factory is None:
             from segmint.usecases.live_rules import RuleEvaluator
 
             evaluator_factory = RuleEvaluator
-        self.evaluator = evaluator_factory(self.ws)
-        self.live = LiveEngine(self.ws, self.evaluator)
+        self.evaluator = evaluator_factory(self.live_ws)
+        self.live = LiveEngine(self.live_ws, self.evaluator)
         self.ingestor = Ingestor(self.ws, self.writer, on_commit=self._on_commit)
         self.keys = KeyRing([])
         self._local = threading.local()
@@ -84,18 +90,20 @@ class Service:
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
         await self.on_writer(self._load)
+        await self.on_live(self.live.load)
         self.live.listeners.append(self._on_changes_threadsafe)
         self.deliverer = Deliverer(
             self._on_delivery_result, self.settings.retry, concurrency=self.settings.webhook_concurrency
         )
-        for delivery in await self.on_writer(self._pending_deliveries):
+        for delivery in await self.on_live(self._pending_deliveries):
             self.deliverer.add(delivery)
         if self.settings.sweep_on_start:
-            await self.on_writer(self.live.sweep, utcnow())
+            await self._sweep(utcnow())
         self._tasks = [
             asyncio.create_task(self.deliverer.run(), name="segmint-deliverer"),
             asyncio.create_task(self._live_loop(), name="segmint-live"),
             asyncio.create_task(self._results_loop(), name="segmint-outbox"),
+            asyncio.create_task(self._warm_loop(), name="segmint-warm"),
         ]
 
     async def stop(self) -> None:
@@ -105,19 +113,26 @@ class Service:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         with contextlib.suppress(Exception):
-            await self.on_writer(self._flush_results)
+            await self.on_live(self._flush_results)
+        self.live_exec.shutdown(wait=True)
         self.writer.shutdown(wait=True)
+        close = getattr(self.evaluator, "close", None)
+        if close is not None:
+            close()
         self.ws.close()
 
     def _load(self) -> None:
         self.ingestor.load()
-        self.live.load()
         self.keys.replace(list_keys(self.ws.con))
 
     # -- threads -----------------------------------------------------------------------------------
     async def on_writer(self, fn: Callable[..., T], *args: Any) -> T:
         """Run ``fn`` on the database writer thread and await its result."""
         return await asyncio.wrap_future(self.writer.submit(fn, *args))
+
+    async def on_live(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn`` on the live-evaluation thread (the owner of ``live_ws``'s connection)."""
+        return await asyncio.wrap_future(self.live_exec.submit(fn, *args))
 
     def cursor(self):
         """This thread's read cursor (a DuckDB connection sharing the database, seeing committed data)."""
@@ -138,15 +153,24 @@ class Service:
         if self._loop is not None and self._wake is not None:
             self._loop.call_soon_threadsafe(self._wake.set)
 
+    async def _sweep(self, at: datetime) -> None:
+        prepare = getattr(self.evaluator, "prepare_sweep", None)
+        if prepare is not None:  # compile off the writer thread: ingest keeps committing meanwhile
+            await asyncio.to_thread(prepare, at)
+        await self.on_live(self.live.sweep, at)
+
     async def _live_loop(self) -> None:
         last_sweep = time.monotonic()
+        prepare = getattr(self.evaluator, "prepare", None)
         while True:
             now = utcnow()
             if self.live.has_work(now):
-                await self.on_writer(self.live.tick, now)
+                if prepare is not None:
+                    await asyncio.to_thread(prepare, now)
+                await self.on_live(self.live.tick, now)
                 continue
             if time.monotonic() - last_sweep >= self.settings.sweep_interval_s:
-                await self.on_writer(self.live.sweep, now)
+                await self._sweep(now)
                 last_sweep = time.monotonic()
                 continue
             due = self.live.next_due()
@@ -158,6 +182,21 @@ class Service:
                 continue
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), max(0.001, timeout))
+
+    async def _warm_loop(self) -> None:
+        """Keep compiled plans ready: today's at start, tomorrow's in the last minutes of each day, so no
+        tick waits for a compilation."""
+        prepare = getattr(self.evaluator, "prepare", None)
+        if prepare is None:
+            return
+        while True:
+            now = utcnow()
+            with contextlib.suppress(Exception):  # a bad definition surfaces in the tick itself
+                await asyncio.to_thread(prepare, now)
+                if now.hour == 23 and now.minute >= 50:
+                    tomorrow = now.replace(hour=0, minute=0, second=1, microsecond=0) + timedelta(days=1)
+                    await asyncio.to_thread(prepare, tomorrow)
+            await asyncio.sleep(60)
 
     def _on_changes_threadsafe(self, changes: list[Change], outbox: list[OutboxItem]) -> None:
         if self._loop is not None:
@@ -181,7 +220,7 @@ class Service:
 
     # -- webhooks outbox ------------------------------------------------------------------------------
     def _pending_deliveries(self) -> list[Delivery]:
-        rows = self.ws.con.con.execute(
+        rows = self.live_ws.con.con.execute(
             "SELECT o.delivery_id, w.url, w.secret, o.payload, o.attempts, o.next_attempt_at "
             "FROM outbox o JOIN webhooks w USING (webhook_id) "
             "WHERE o.status IN ('pending', 'failed') AND w.active ORDER BY o.created_at"
@@ -198,7 +237,7 @@ class Service:
         while True:
             await asyncio.sleep(0.2)
             if self._results:
-                await self.on_writer(self._flush_results)
+                await self.on_live(self._flush_results)
 
     def _flush_results(self) -> None:
         results, self._results = self._results, []
@@ -226,7 +265,7 @@ class Service:
                 ]
             ),
         )
-        raw = self.ws.con.con
+        raw = self.live_ws.con.con
         raw.register("_outbox_results", table)
         try:
             # A delivery's latest result wins (results arrive in order).
@@ -240,6 +279,17 @@ class Service:
             )
         finally:
             raw.unregister("_outbox_results")
+
+
+def workspace_view(ws: Workspace) -> Workspace:
+    """The same workspace through a second connection to its database (a DuckDB cursor)."""
+    cursor = ws.con.con.cursor()
+    cursor.execute("SET TimeZone = 'UTC'")
+    view = object.__new__(Workspace)
+    view.root, view.config, view.engine = ws.root, ws.config, ws.engine
+    view.con = ibis.duckdb.from_connection(cursor)
+    view.store = TableStore(view.con)
+    return view
 
 
 def _epoch(value: datetime | None) -> float:

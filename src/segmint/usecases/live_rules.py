@@ -14,6 +14,7 @@ sequences and segment references are exact on every tick.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
@@ -25,6 +26,7 @@ from segmint.core.rules import nodes as n
 from segmint.core.schema import CANONICAL
 from segmint.usecases.live import LiveSegment
 from segmint.usecases.live_sql import SqlTemplate, learn_offsets
+from segmint.usecases.traits import trait_settings
 from segmint.usecases.workspace import Workspace
 
 __all__ = ["RuleEvaluator", "rule_shifts"]
@@ -58,6 +60,12 @@ class RuleEvaluator:
         self._catalog = None
         self._templates: dict[tuple, list[tuple[str | None, SqlTemplate]]] = {}
         self._untemplatable: set[tuple] = set()
+        self._settings: dict = {}
+        self._sweep: tuple | None = None
+        # Compiling runs on its own cursor (and may run on any thread, one at a time) so the writer's
+        # connection is only busy while statements execute.
+        self._lock = threading.RLock()
+        self._compile_con = ibis.duckdb.from_connection(ws.con.con.cursor())
 
     # -- definitions -----------------------------------------------------------------------------------
     def _files_stamp(self) -> tuple:
@@ -100,13 +108,16 @@ class RuleEvaluator:
                     if not shifts[other] <= shifts[name]:
                         shifts[name] |= shifts[other]
                         changed = True
-        self._defs = defs
-        self._catalog = self._trait_catalog(rules, catalog)
-        self._needed = set().union(*deps.values()) if deps else set()
-        self._live = [
-            LiveSegment(d.name, versions.get(d.name, 0), tuple(sorted(shifts[d.name]))) for d in defs
-        ]
-        self._stamp = stamp
+        trait_catalog = self._trait_catalog(rules, catalog)
+        with self._lock:
+            self._defs = defs
+            self._catalog = trait_catalog
+            self._needed = set().union(*deps.values()) if deps else set()
+            self._live = [
+                LiveSegment(d.name, versions.get(d.name, 0), tuple(sorted(shifts[d.name]))) for d in defs
+            ]
+            self._stamp = stamp
+            self._settings = trait_settings(self.ws)
 
     def _trait_catalog(self, rules: Mapping[str, n.Rule], check_catalog):
         """Only the trait groups the rules read (and what those groups depend on): building and compiling
@@ -163,15 +174,41 @@ class RuleEvaluator:
     def _ensure_ids_table(self) -> None:
         self.ws.con.con.execute(f"CREATE TEMP TABLE IF NOT EXISTS {IDS} (customer_id VARCHAR)")
 
+    def close(self) -> None:
+        self._compile_con.con.close()
+
+    def prepare(self, as_of: datetime) -> None:
+        """Learn the restricted plan's template for ``as_of``'s day ahead of time (any thread), so the
+        tick that needs it only executes."""
+        with self._lock:
+            if self._defs:
+                self._template(True, as_of)
+
+    def prepare_sweep(self, as_of: datetime) -> None:
+        """Compile the full evaluation at ``as_of`` ahead of time (any thread)."""
+        with self._lock:
+            if self._defs:
+                self._sweep = (as_of, self._stamp, self._compile(False, as_of))
+
     def _statements(self, restricted: bool, as_of: datetime) -> list[tuple[str | None, str]]:
-        """The SQL of one evaluation at ``as_of``: from the day's template when there is one, else freshly
-        compiled (and, on a new day, learned: compiled at three instants, executed at the first)."""
+        """The SQL of one evaluation at ``as_of``: rendered from the day's template for the frequent
+        restricted evaluations; compiled afresh (or ahead, by ``prepare_sweep``) for the rare full sweeps."""
+        with self._lock:
+            if not restricted:
+                if self._sweep is not None and self._sweep[:2] == (as_of, self._stamp):
+                    return self._sweep[2]
+                return self._compile(False, as_of)
+            templates = self._template(True, as_of)
+            if templates is None:
+                return self._compile(True, as_of)
+            return [(target, template.render(as_of)) for target, template in templates]
+
+    def _template(self, restricted: bool, as_of: datetime) -> list[tuple[str | None, SqlTemplate]] | None:
         key = (restricted, as_of.date(), self._stamp)
-        cached = self._templates.get(key)
-        if cached is not None:
-            return [(target, template.render(as_of)) for target, template in cached]
+        if key in self._templates:
+            return self._templates[key]
         if key in self._untemplatable:
-            return self._compile(restricted, as_of)
+            return None
         instants = learn_offsets(as_of)
         compiled = [self._compile(restricted, t) for t in instants]
         templates = []
@@ -179,22 +216,23 @@ class RuleEvaluator:
             template = SqlTemplate.learn([sql for _, sql in parts], instants)
             if template is None:
                 self._untemplatable.add(key)
-                return compiled[0]
+                return None
             templates.append((parts[0][0], template))
         self._templates = {k: v for k, v in self._templates.items() if k[1] >= as_of.date()}
         self._templates[key] = templates
-        return compiled[0]
+        return templates
 
     def _compile(self, restricted: bool, as_of: datetime) -> list[tuple[str | None, str]]:
         """Build and compile the plan. Temp tables it reads (traits, segments other segments use) are
-        created from the statements themselves, so the texts only name stable tables."""
+        created by the statements themselves, so the texts only name stable tables; the compile cursor
+        gets empty copies of them to know their columns."""
         from segmint.usecases import segments as seg
 
-        con = self.ws.con
+        con = self._compile_con
         raw = con.con
-        tables: Mapping[str, ir.Table] = self.ws.tables()
+        tables: Mapping[str, ir.Table] = {name: con.table(name) for name in CANONICAL}
         if restricted:
-            self._ensure_ids_table()
+            raw.execute(f"CREATE TEMP TABLE IF NOT EXISTS {IDS} (customer_id VARCHAR)")
             tables = restrict(tables, con.table(IDS))
         out: list[tuple[str | None, str]] = []
 
@@ -207,9 +245,8 @@ class RuleEvaluator:
         traits = None
         if self._catalog is not None:
             from segmint.core.traits import trait_table
-            from segmint.usecases.traits import trait_settings
 
-            expr = trait_table(tables, as_of, self._catalog, trait_settings(self.ws))
+            expr = trait_table(tables, as_of, self._catalog, self._settings)
             traits = stage(f"_segmint_live_traits_{int(restricted)}", expr)
 
         def materialise(name: str, expr: ir.Table) -> ir.Table:

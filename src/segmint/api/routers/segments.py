@@ -70,16 +70,16 @@ async def _save(request: Request, body: SegmentIn, create: bool) -> dict:
     service = request.app.state.service
 
     def work():
-        defn = segment_admin.save_definition(service.ws, body.model_dump(), create=create)
+        defn = segment_admin.save_definition(service.live_ws, body.model_dump(), create=create)
         service.evaluator.refresh(force=True)
         service.live.sweep(utcnow())  # members of the new version, as changes with webhooks
-        count = service.ws.con.con.execute(
+        count = service.live_ws.con.con.execute(
             "SELECT count(*) FROM memberships WHERE segment = ?", [defn.name]
         ).fetchone()[0]
         version = {s.name: s.version for s in service.evaluator.segments()}.get(defn.name)
         return _public(defn, count, version)
 
-    return await service.on_writer(work)
+    return await service.on_live(work)
 
 
 @router.post("", status_code=201)
@@ -102,11 +102,11 @@ async def delete_segment(request: Request, name: str, _key=require("admin")) -> 
 
     def work():
         version = {s.name: s.version for s in service.evaluator.segments()}.get(name)
-        segment_admin.delete_definition(service.ws, name)
+        segment_admin.delete_definition(service.live_ws, name)
         service.evaluator.refresh(force=True)
         return len(service.live.retire(name, version, utcnow()))
 
-    return {"deleted": name, "exited": await service.on_writer(work)}
+    return {"deleted": name, "exited": await service.on_live(work)}
 
 
 def _members(cur, name: str, after: str, limit: int) -> list[dict]:
@@ -154,4 +154,4 @@ async def explain(
 
     service = request.app.state.service
     when = as_of or utcnow()
-    return await service.on_writer(explain_segment, service.ws, customer_id, name, when)
+    return await service.on_live(explain_segment, service.live_ws, customer_id, name, when)

@@ -27,11 +27,11 @@ async def create(request: Request, body: WebhookIn, _key=require("admin")) -> di
     service = request.app.state.service
 
     def work():
-        hook = subs.create_webhook(service.ws.con.con, body.url, body.segment, body.kinds)
+        hook = subs.create_webhook(service.live_ws.con.con, body.url, body.segment, body.kinds)
         service.live.reload_webhooks()
         return hook
 
-    return await service.on_writer(work)
+    return await service.on_live(work)
 
 
 @router.get("")
@@ -44,10 +44,10 @@ async def delete(request: Request, webhook_id: str, _key=require("admin")) -> No
     service = request.app.state.service
 
     def work():
-        subs.delete_webhook(service.ws.con.con, webhook_id)
+        subs.delete_webhook(service.live_ws.con.con, webhook_id)
         service.live.reload_webhooks()
 
-    await service.on_writer(work)
+    await service.on_live(work)
 
 
 @router.get("/{webhook_id}/deliveries")
@@ -67,8 +67,8 @@ async def deliveries(
 async def retry(request: Request, webhook_id: str, delivery_id: str, _key=require("admin")) -> dict:
     """Try a failed or dead delivery again now."""
     service = request.app.state.service
-    url, secret, payload, attempts = await service.on_writer(
-        subs.retry_delivery, service.ws.con.con, webhook_id, delivery_id
+    url, secret, payload, attempts = await service.on_live(
+        subs.retry_delivery, service.live_ws.con.con, webhook_id, delivery_id
     )
     service.deliverer.add(Delivery(delivery_id, url, secret, payload, attempts, time.time()))
     return {"delivery_id": delivery_id, "status": "pending"}
