@@ -392,13 +392,21 @@ def evaluate_segments(
     clock = time.perf_counter()
     temps: list[ir.Table] = []
 
+    # Only segments other segments use are cached; the rest run together in one union query.
+    used = set().union(*(_dependencies(r) for r in rules.values()))
+
     def materialise(name: str, expr: ir.Table) -> ir.Table:
+        if name not in used:
+            return expr
         t = _temp(ws, expr, "seg")
         temps.append(t)
         return t
 
     exprs = segment_expressions(defs, traits, ws.tables(), as_of, catalog, materialise)
-    parts = [e.select(segment=ibis.literal(name), customer_id=e.customer_id) for name, e in exprs.items()]
+    parts = [
+        e.select(segment=ibis.literal(name), customer_id=e.customer_id.cast("string"))
+        for name, e in exprs.items()
+    ]
     members_all = _temp(ws, ibis.union(*parts) if len(parts) > 1 else parts[0], "members")
     temps.append(members_all)
     summary.timings["evaluate"] = time.perf_counter() - clock

@@ -1,0 +1,79 @@
+"""All ready-made segments, evaluated and materialised (traits included), at two shop sizes.
+
+For each size: generate a synthetic shop (cached under --cache), load it into a fresh workspace,
+install the library and time ``evaluate_segments`` as of the end of the data, with its breakdown
+(traits, rule evaluation, history and memberships). The acceptance target is 1M customers (~10M orders,
+~30M events) in under 60 s on 2 cores, with cost growing no worse than linearly from 100k.
+
+    python benchmarks/bench_segments.py [--sizes 100000 1000000] [--cache .bench-cache]
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+from segmint import Workspace
+from segmint.usecases.generate import generate_shop, generated_end, load_generated
+from segmint.usecases.segments import evaluate_segments, install_library
+
+
+def shop(cache: Path, customers: int) -> Path:
+    out = cache / f"shop_{customers}"
+    if not (out / "meta.json").exists():
+        started = time.perf_counter()
+        generate_shop(out, customers, seed=1)
+        print(f"  generated {customers:,} customers in {time.perf_counter() - started:.1f} s")
+    return out
+
+
+def run(cache: Path, customers: int, threads: int) -> dict:
+    data = shop(cache, customers)
+    with tempfile.TemporaryDirectory() as tmp:
+        ws = Workspace.init(Path(tmp) / "shop")
+        ws.con.raw_sql(f"SET threads = {threads}")
+        counts = load_generated(ws, data)
+        install_library(ws)
+        as_of = generated_end(data)
+        summary = evaluate_segments(ws, as_of)
+        members = sum(s.members for s in summary.segments)
+        ws.close()
+    return {"customers": customers, "counts": counts, "timings": summary.timings, "members": members,
+            "segments": len(summary.segments)}  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--cache", type=Path, default=Path(".bench-cache"))
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    results = []
+    for size in args.sizes:
+        print(f"{size:,} customers ...")
+        r = run(args.cache, size, args.threads)
+        results.append(r)
+        rows = ", ".join(f"{k} {v:,}" for k, v in r["counts"].items() if v)
+        print(f"  data: {rows}")
+        print(f"  {r['segments']} segments, {r['members']:,} memberships")
+        print("  " + "  ".join(f"{k} {v:.2f}s" for k, v in r["timings"].items()))
+    print("\nsize         total s   s per 100k customers")
+    for r in results:
+        total = r["timings"]["total"]
+        print(f"{r['customers']:>10,}   {total:7.2f}   {total / r['customers'] * 100_000:7.2f}")
+    if len(results) >= 2:
+        a, b = results[0], results[-1]
+        growth = b["timings"]["total"] / a["timings"]["total"]
+        scale = b["customers"] / a["customers"]
+        verdict = "no worse than linear" if growth <= scale * 1.1 else "WORSE than linear"
+        print(f"\n{scale:.0f}x customers -> {growth:.2f}x time ({verdict})")
+    largest = results[-1]
+    if largest["customers"] >= 1_000_000:
+        ok = largest["timings"]["total"] < 60
+        print(f"1M target (< 60 s): {'met' if ok else 'NOT met'} ({largest['timings']['total']:.1f} s)")
+
+
+if __name__ == "__main__":
+    main()
