@@ -37,3 +37,6 @@ def register(app: typer.Typer) -> None:
     from segmint.cli import generate_cmd
 
     generate_cmd.register(app)
+    from segmint.cli import report_cmd
+
+    report_cmd.register(app)
