@@ -40,6 +40,22 @@ def register(app: typer.Typer) -> None:
             out = uc.score(ws, run_id, as_of, monthly_discount_rate=discount, in_engine=not numpy_only)
         emit(ctx, out, title="predictions")
 
+    @group.command("backtest")
+    def backtest(
+        ctx: typer.Context,
+        cutoff: str = typer.Option(..., "--cutoff", help="Test cutoff; training uses cutoff - horizon."),
+        horizon: str = typer.Option("90d", "--horizon", help="Label window after each cutoff, e.g. 30d."),
+    ) -> None:
+        """Time-split backtest of the order-again propensity model against recency and BG/NBD P(alive)."""
+        with open_workspace(ctx) as ws:
+            out = uc.backtest_propensity(ws, cutoff, horizon)
+        if ctx.find_root().obj.json:
+            emit(ctx, out)
+            return
+        title = f"{out['label']}: train {out['train_cutoff']:%Y-%m-%d}, test {out['test_cutoff']:%Y-%m-%d}"
+        emit(ctx, out["metrics"], title=title)
+        emit(ctx, out["calibration"], title="calibration (test customers by decile of predicted probability)")
+
     @group.command("report")
     def report(
         ctx: typer.Context,
