@@ -15,6 +15,7 @@ import numpy as np
 import pyarrow as pa
 
 from segmint.core.schema import TABLES
+from segmint.core.synth import arrow
 from segmint.core.synth.behaviour import make_behaviour
 from segmint.core.synth.calendar import Calendar, Curve
 from segmint.core.synth.catalog import Catalog, build_catalog
@@ -94,8 +95,6 @@ class Shop:
 
 def _apply_unsubscribes(customers: pa.Table, unsubscribed_at: np.ndarray) -> pa.Table:
     """Customers who unsubscribed are no longer opted in to email; the consent time is the change."""
-    from segmint.core.synth import arrow
-
     gone = ~np.isnan(unsubscribed_at)
     if not gone.any():
         return customers
