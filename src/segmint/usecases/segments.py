@@ -171,7 +171,8 @@ def _dependencies(rule: n.Rule) -> set[str]:
 
 def dependency_layers(rules: Mapping[str, n.Rule]) -> list[list[str]]:
     """Segments in layers: each layer only uses segments of earlier layers. Cycles are errors."""
-    deps = {name: _dependencies(rule) for name, rule in rules.items()}
+    # Cluster segments (cluster:<model>:<n>) come from fitted cluster models, not from definitions.
+    deps = {name: {d for d in _dependencies(rule) if not _is_cluster(d)} for name, rule in rules.items()}
     for name, used in deps.items():
         for other in used:
             if other not in rules:
@@ -216,10 +217,36 @@ def _check(rule: n.Rule, defn: SegmentDef | None, catalog, segment_names: Iterab
         raise _located(defn, exc) from None
 
 
+class _SegmentNames(frozenset):
+    """Defined segment names, plus every well-formed cluster segment name (``cluster:<model>:<n>``):
+    whether that model and cluster exist is only known against a workspace, when the rule is run."""
+
+    def __contains__(self, name: object) -> bool:
+        return super().__contains__(name) or (isinstance(name, str) and _is_cluster(name))
+
+
+def _is_cluster(name: str) -> bool:
+    from segmint.usecases.cluster import PREFIX
+
+    return name.startswith(PREFIX)
+
+
+def _cluster_lookup(ws: Workspace):
+    """Resolve ``in_segment('cluster:<model>:<n>')`` to that cluster's current members."""
+    from segmint.usecases.cluster import segment_members
+
+    def lookup(name: str) -> ir.Table:
+        table = segment_members(ws, name)
+        assert table is not None  # only called for cluster names
+        return table
+
+    return lookup
+
+
 def _check_context(catalog, segment_names: Iterable[str]):
     from segmint.core.rules import CheckContext
 
-    return CheckContext(catalog=catalog, segments=frozenset(segment_names))
+    return CheckContext(catalog=catalog, segments=_SegmentNames(segment_names))
 
 
 def _compile(
@@ -252,15 +279,21 @@ def segment_expressions(
     as_of: datetime,
     catalog=None,
     materialise=None,
+    clusters=None,
 ) -> dict[str, ir.Table]:
     """``name -> customer_id table`` for every definition, on whatever backend ``tables`` are bound
-    to. ``materialise(name, expr) -> table`` may cache a segment so dependants read it once."""
+    to. ``materialise(name, expr) -> table`` may cache a segment so dependants read it once;
+    ``clusters(name) -> table`` resolves cluster segments (``cluster:<model>:<n>``)."""
     catalog = catalog if catalog is not None else _catalog()
     rules = {d.name: resolve_rule(d) for d in defs}
     by_name = {d.name: d for d in defs}
     out: dict[str, ir.Table] = {}
 
     def lookup(name: str) -> ir.Table:
+        if _is_cluster(name):
+            if clusters is None:
+                raise SegmentError(f"{name!r} is a cluster segment: evaluate it against a workspace")
+            return clusters(name)
         return out[name]
 
     for layer in dependency_layers(rules):
@@ -402,7 +435,7 @@ def evaluate_segments(
         temps.append(t)
         return t
 
-    exprs = segment_expressions(defs, traits, ws.tables(), as_of, catalog, materialise)
+    exprs = segment_expressions(defs, traits, ws.tables(), as_of, catalog, materialise, _cluster_lookup(ws))
     parts = [
         e.select(segment=ibis.literal(name), customer_id=e.customer_id.cast("string"))
         for name, e in exprs.items()
@@ -810,6 +843,8 @@ def count_rule(ws: Workspace, text: str, as_of: datetime | str | None = None) ->
     mem = ws.table("memberships")
 
     def lookup(name: str) -> ir.Table:
+        if _is_cluster(name):
+            return _cluster_lookup(ws)(name)
         return mem.filter(mem.segment == name).select("customer_id")
 
     expr = _compile(rule, traits, ws.tables(), t, catalog, lookup)
@@ -837,6 +872,8 @@ def explain(
     h = ws.table("membership_history")
 
     def lookup(name: str) -> ir.Table:
+        if _is_cluster(name):
+            return _cluster_lookup(ws)(name)
         return hist.members_at(h.filter(h.segment == name), t).select("customer_id")
 
     from segmint.core.rules import CompileContext
