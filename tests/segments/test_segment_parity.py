@@ -16,11 +16,7 @@ from segmint.usecases.segments import library_definitions, segment_expressions
 pytestmark = [pytest.mark.slow, pytest.mark.spark]
 
 # Known engine gaps, declared as data: the test requires them to still fail, so a fix shows up here.
-KNOWN_GAPS = {
-    # attr.lifestyle (a JSON text scalar) compiles to Ibis unwrap_as; ibis-pyspark's UDF json.loads the
-    # already-unquoted value from get_json_object and fails. To fix in the rules compiler's json_path.
-    "outdoor_enthusiasts": "JSONDecodeError",
-}
+KNOWN_GAPS: dict[str, str] = {}
 
 
 def _members(con, tables) -> dict[str, set[str]]:

@@ -108,6 +108,37 @@ def json_path(column: ir.Value, path: tuple[str, ...]) -> ir.Value:
     return value
 
 
+# JSON string escapes a compact serializer writes for text (DuckDB re-serializes with them; Spark's
+# GET_JSON_OBJECT returns the decoded text). An escaped backslash is parked on a private-use character
+# first, so the text backslash-n (encoded ``\\n``) is not read as a newline.
+_PARKED = "\ue000"
+_JSON_ESCAPES = (
+    ("\\\\", _PARKED),
+    ('\\"', '"'),
+    ("\\/", "/"),
+    ("\\n", "\n"),
+    ("\\t", "\t"),
+    (_PARKED, "\\"),
+)
+
+
+def json_text(column: ir.Value, path: tuple[str, ...]) -> ir.StringValue:
+    """The text of the JSON value at ``path``, the same on every engine and without Python UDFs: a JSON
+    string without its quotes and escapes, a number or boolean as written (``12.5``, ``true``), an
+    array or object as compact JSON; NULL when the key is absent or holds JSON null.
+
+    Why not Ibis's typed unwrap: on PySpark it runs a Python UDF that ``json.loads`` the output of
+    ``GET_JSON_OBJECT``, which has already unquoted strings, so text values fail to decode. Engines
+    disagree only on how a string comes back (DuckDB keeps the JSON encoding, Spark decodes it), so the
+    encoded form is decoded here with string operations. The price is that a string and a number with
+    the same text are not told apart (``"12"`` equals ``12``), identically on both engines."""
+    raw = json_path(column, path).cast("string")
+    decoded = raw.substr(1, raw.length() - 2)
+    for escaped, plain in _JSON_ESCAPES:
+        decoded = decoded.replace(escaped, plain)
+    return raw.startswith('"').ifelse(decoded, raw).nullif("null")
+
+
 class Plan:
     """The wide per-customer table of one rule and the compiler of its clauses over it."""
 
@@ -324,7 +355,7 @@ class Plan:
             return t[self.aggregates[node]]
         res = self.resolved(node, scope)
         if res.source in ("attr", "event_json"):
-            return _json_as(json_path(t[res.column], res.path), _json_kind(like))
+            return _json_as(json_text(t[res.column], res.path), _json_kind(like))
         col = t[res.column]
         if res.kind == "date":  # compare dates on the time line, like timestamps
             return col.cast("timestamp")
@@ -332,7 +363,7 @@ class Plan:
 
     def _event_value(self, ev: ir.Table, res: Resolved, kind: str) -> ir.Value:
         if res.source == "event_json":
-            return _json_as(json_path(ev[res.column], res.path), kind)
+            return _json_as(json_text(ev[res.column], res.path), kind)
         return ev[res.column]
 
     def literal(self, left: n.Value, lit: n.Node, scope: str) -> ir.Value:
@@ -350,8 +381,7 @@ class Plan:
         if isinstance(node, n.Field):
             res = self.resolved(node, scope)
             if res.source in ("attr", "event_json"):
-                text = json_path(t[res.column], res.path).cast("string")
-                return text.isnull() | (text == "null")
+                return json_text(t[res.column], res.path).isnull()
         return self.value(node, t, scope).isnull()
 
     def contains(self, node: n.Contains, t: ir.Table, scope: str) -> ir.BooleanValue:
@@ -361,10 +391,9 @@ class Plan:
             if res.source in ("attr", "event_json"):
                 # A JSON array of texts holds the element exactly when its compact JSON text holds the
                 # element's JSON encoding (inner quotes are escaped, so "x" cannot match inside "ax").
-                value = json_path(t[res.column], res.path)
-                text = value.cast("string")
+                text = json_text(t[res.column], res.path)
                 encoded = json.dumps(needle, ensure_ascii=False)
-                return text.startswith("[").ifelse(text.contains(encoded), value.str.contains(needle))
+                return text.startswith("[").ifelse(text.contains(encoded), text.contains(needle))
         return self.value(node.left, t, scope).contains(needle)
 
     def distance_km(self, node: n.WithinKm, t: ir.Table) -> ir.FloatingValue:
@@ -400,13 +429,14 @@ def _json_kind(like: n.Node | None) -> str:
     return "text"
 
 
-def _json_as(value: ir.Value, kind: str) -> ir.Value:
-    """A JSON value read as a number, boolean or text (NULL when the JSON holds another type)."""
+def _json_as(text: ir.StringValue, kind: str) -> ir.Value:
+    """A JSON value's text (:func:`json_text`) read as a number, boolean or text; NULL when it does not
+    read as that type (``TRY_CAST`` on both engines, no Python UDF)."""
     if kind == "number":
-        return value.float
+        return text.try_cast("float64")
     if kind == "boolean":
-        return value.bool
-    return value.str
+        return text.substitute({"true": True, "false": False}, else_=ibis.null("boolean"))
+    return text
 
 
 def _attach(base: ir.Table, other: ir.Table, cols: list[str]) -> ir.Table:
