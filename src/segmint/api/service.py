@@ -32,6 +32,7 @@ from segmint.adapters.webhooks import Deliverer, Delivery, DeliveryResult, Retry
 from segmint.usecases.api_keys import KeyRing, list_keys
 from segmint.usecases.ingest import Ingestor
 from segmint.usecases.live import Change, LiveEngine, MembershipEvaluator, OutboxItem
+from segmint.usecases.recent_events import RecentEvents
 from segmint.usecases.workspace import Workspace
 
 __all__ = ["Service", "ServiceSettings"]
@@ -74,9 +75,11 @@ class Service:
             evaluator_factory = RuleEvaluator
         self.evaluator = evaluator_factory(self.live_ws)
         self.live = LiveEngine(self.live_ws, self.evaluator)
-        self.ingestor = Ingestor(self.ws, self.writer, on_commit=self._on_commit)
+        self.recent = RecentEvents()
+        self.ingestor = Ingestor(self.ws, self.writer, on_commit=self._on_commit, recent=self.recent)
         self.keys = KeyRing([])
         self._local = threading.local()
+        self._tables_seen: dict[str, tuple[bool, float]] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
         self._tasks: list[asyncio.Task] = []
@@ -142,6 +145,20 @@ class Service:
             cur.execute("SET TimeZone = 'UTC'")
             self._local.cursor = cur
         return cur
+
+    def has_table(self, name: str) -> bool:
+        """Whether a table exists (batch runs create ``traits`` later); checked at most every 5 s."""
+        now = time.monotonic()
+        cached = self._tables_seen.get(name)
+        if cached is not None and (cached[0] or now - cached[1] < 5):
+            return cached[0]
+        found = bool(
+            self.cursor()
+            .execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND NOT temporary", [name])
+            .fetchone()[0]
+        )
+        self._tables_seen[name] = (found, now)
+        return found
 
     async def read(self, fn: Callable[..., T], *args: Any) -> T:
         """Run ``fn(cursor, *args)`` on a worker thread with a read cursor."""

@@ -27,4 +27,6 @@ def register(app: typer.Typer) -> None:
         root = find_root(state(ctx).workspace)
         Workspace.open(root).close()  # a clear error now if the workspace is missing or in use
         err_console.print(f"segmint serving {root} on http://{host}:{port} (docs: /docs)")
-        uvicorn.run(create_app(root, configure=install), host=host, port=port, log_level=log_level, access_log=False)
+        uvicorn.run(
+            create_app(root, configure=install), host=host, port=port, log_level=log_level, access_log=False
+        )

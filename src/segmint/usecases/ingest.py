@@ -25,6 +25,7 @@ from typing import Any
 import pyarrow as pa
 
 from segmint.core.schema import CUSTOMERS, EVENTS, IDENTITIES
+from segmint.usecases.recent_events import PROFILE_EVENT_COLUMNS, RecentEvents
 from segmint.usecases.tracking import EVENT_COLUMNS, Rows
 from segmint.usecases.workspace import Workspace
 
@@ -65,11 +66,13 @@ class Ingestor:
         ws: Workspace,
         executor: Executor,
         on_commit: Callable[[set[str], datetime], None] | None = None,
+        recent: RecentEvents | None = None,
     ) -> None:
         self.ws = ws
         self.raw = ws.con.con  # the DuckDB connection; only ever used on the executor's thread
         self.executor = executor
         self.on_commit = on_commit
+        self.recent = recent
         self.seen: set[str] = set()
         self.links: dict[str, str] = {}
         self.customers: set[str] = set()
@@ -190,8 +193,25 @@ class Ingestor:
         self.customers.update(unknown)
         for p in group:  # identify/alias ids count as seen too, so their retries are recognised
             self.seen.update(p.rows.message_ids)
+        if self.recent is not None and new_ids:
+            self._remember(columns, all_links)
         self.commits += 1
         return touched, committed_at
+
+    def _remember(self, columns: dict[str, list[Any]], links: dict[str, str]) -> None:
+        """Hand the committed events of customers whose recent events are cached to that cache."""
+        owners = [
+            c if c is not None else links.get(a)
+            for c, a in zip(columns["customer_id"], columns["anonymous_id"], strict=True)
+        ]
+        wanted = self.recent.wanted({o for o in owners if o is not None})
+        if not wanted:
+            return
+        by_customer: dict[str, list[dict[str, Any]]] = {}
+        for i, owner in enumerate(owners):
+            if owner in wanted:
+                by_customer.setdefault(owner, []).append({c: columns[c][i] for c in PROFILE_EVENT_COLUMNS})
+        self.recent.append(by_customer)
 
     def _link(self, links: list[tuple[str, str, datetime]]) -> None:
         """Store new identity links (traits then attribute the anonymous past events to the customer)."""

@@ -13,64 +13,64 @@ import json
 from fastapi import APIRouter, HTTPException, Query, Request
 
 from segmint.api.auth import require
+from segmint.usecases.recent_events import PROFILE_EVENT_COLUMNS
 
 router = APIRouter(prefix="/v1/profiles", tags=["profiles"])
 
 
-def _row(cur, sql: str, params: list) -> dict | None:
-    result = cur.execute(sql, params)
-    row = result.fetchone()
-    if row is None:
-        return None
-    return dict(zip([d[0] for d in result.description], row, strict=True))
-
-
-def _rows(cur, sql: str, params: list) -> list[dict]:
+def _rows(cur, sql: str, params) -> list[dict]:
     result = cur.execute(sql, params)
     names = [d[0] for d in result.description]
     return [dict(zip(names, r, strict=True)) for r in result.fetchall()]
 
 
-def _profile(cur, customer_id: str, events: int) -> dict | None:
-    customer = _row(cur, "SELECT * FROM customers WHERE customer_id = ?", [customer_id])
-    anon = [
-        r["anonymous_id"]
-        for r in _rows(cur, "SELECT anonymous_id FROM identities WHERE customer_id = ?", [customer_id])
-    ]
-    recent = _rows(
+def _events(cur, customer_id: str, limit: int) -> list[dict]:
+    """Latest events of a customer, their own and their linked anonymous ids' (from the database)."""
+    cols = ", ".join(PROFILE_EVENT_COLUMNS)
+    return _rows(
         cur,
-        "SELECT event_id, name, occurred_at, anonymous_id, product_id, category, cart_id, order_id, campaign_id, "
-        "value, properties FROM events WHERE customer_id = ? OR (customer_id IS NULL AND anonymous_id IN "
-        "(SELECT anonymous_id FROM identities WHERE customer_id = ?)) ORDER BY occurred_at DESC LIMIT ?",
-        [customer_id, customer_id, events],
+        f"SELECT {cols} FROM events WHERE customer_id = $c OR (customer_id IS NULL AND anonymous_id IN "
+        "(SELECT anonymous_id FROM identities WHERE customer_id = $c)) ORDER BY occurred_at DESC, event_id DESC "
+        "LIMIT $n",
+        {"c": customer_id, "n": limit},
     )
+
+
+# One round trip for everything but events: the customer row, memberships, anonymous ids (and traits).
+_PROFILE_SQL = """
+SELECT
+    (SELECT to_json(c) FROM customers c WHERE c.customer_id = $c LIMIT 1) AS customer,
+    (SELECT to_json(list({'segment': m.segment, 'since': m.since, 'segment_version': m.segment_version}
+        ORDER BY m.segment)) FROM memberships m WHERE m.customer_id = $c) AS memberships,
+    (SELECT list(i.anonymous_id ORDER BY i.anonymous_id) FROM identities i WHERE i.customer_id = $c) AS anon
+"""
+_TRAITS_SQL = "SELECT to_json(t) FROM traits t WHERE t.customer_id = $c LIMIT 1"
+
+
+def _profile(cur, service, customer_id: str, events: int) -> dict | None:
+    customer, memberships, anon = cur.execute(_PROFILE_SQL, {"c": customer_id}).fetchone()
+    recent = service.recent.get(customer_id, events, lambda cid, n: _events(cur, cid, n)) if events else []
     if customer is None and not recent:
         return None
+    recent = [dict(e) for e in recent]
     for event in recent:
         if event["properties"]:
             with contextlib.suppress(ValueError):
                 event["properties"] = json.loads(event["properties"])
-    memberships = _rows(
-        cur,
-        "SELECT segment, since, segment_version FROM memberships WHERE customer_id = ? ORDER BY segment",
-        [customer_id],
-    )
     traits, traits_as_of = None, None
-    has_traits = cur.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'traits' AND table_schema = 'main'"
-    ).fetchone()[0]
-    if has_traits:
-        traits = _row(cur, "SELECT * FROM traits WHERE customer_id = ?", [customer_id])
-        if traits is not None:
+    if service.has_table("traits"):
+        row = cur.execute(_TRAITS_SQL, {"c": customer_id}).fetchone()
+        if row is not None and row[0] is not None:
+            traits = json.loads(row[0])
             traits.pop("customer_id", None)
             traits_as_of = traits.pop("as_of", None) or traits.pop("_as_of", None)
     return {
         "customer_id": customer_id,
-        "customer": customer,
-        "anonymous_ids": anon,
+        "customer": json.loads(customer) if customer else None,
+        "anonymous_ids": list(anon or []),
         "traits": traits,
         "traits_as_of": traits_as_of,
-        "memberships": memberships,
+        "memberships": json.loads(memberships) if memberships else [],
         "recent_events": recent,
     }
 
@@ -82,7 +82,8 @@ async def profile(
     events: int = Query(20, ge=0, le=500, description="How many recent events to include."),
     _key=require("read"),
 ) -> dict:
-    found = await request.app.state.service.read(_profile, customer_id, events)
+    service = request.app.state.service
+    found = await service.read(_profile, service, customer_id, events)
     if found is None:
         raise HTTPException(status_code=404, detail=f"no customer {customer_id!r}")
     return found

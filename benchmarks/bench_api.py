@@ -1,0 +1,305 @@
+"""The real-time service under load, on loopback, against its targets.
+
+Starts ``segmint serve`` in its own process on a fresh workspace (two live segments, one webhook to a
+receiver in this process) and measures, in one run:
+
+1. sustained ingest through ``/v1/batch`` (target >= 20,000 events/s), every event acknowledged only after
+   its group commit;
+2. under that load, the time from a batch's acknowledgement to the webhook announcing that a customer in
+   it entered ``cart_adders`` (target p99 <= 1 s);
+3. single-event ``/v1/track`` throughput (the per-request cost the batch endpoint amortises);
+4. profile lookups at a fixed 500 requests/s (open loop): p50/p99 latency.
+
+    python benchmarks/bench_api.py            # 15 s of batch load
+    python benchmarks/bench_api.py --quick    # 4 s, for a smoke run
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import httpx
+
+LOOPBACK = "127.0.0.1"
+SEGMENTS = {
+    "cart_adders": "did added_to_cart within 1h",
+    "browsers": "count(product_viewed, 1h) >= 3",
+}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind((LOOPBACK, 0))
+        return s.getsockname()[1]
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+
+
+class Receiver:
+    """Records when each customer's ``entered`` webhook arrives."""
+
+    def __init__(self) -> None:
+        self.arrivals: dict[str, float] = {}
+        self.count = 0
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("content-length", 0)))
+                at = time.time()
+                data = json.loads(body)
+                receiver.count += 1
+                receiver.arrivals.setdefault(data["customer_id"], at)
+                self.send_response(200)
+                self.send_header("content-length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer((LOOPBACK, 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://{LOOPBACK}:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+def setup(root: Path) -> dict[str, str]:
+    from segmint.usecases.api_keys import create_key
+    from segmint.usecases.workspace import Workspace
+
+    tokens = {}
+    with Workspace.init(root) as ws:
+        for name, rule in SEGMENTS.items():
+            (ws.segments_dir / f"{name}.yaml").write_text(
+                f'name: {name}\nfamily: behavioral\nrule: "{rule}"\n'
+            )
+        for scope in ("ingest", "read", "admin"):
+            _, tokens[scope] = create_key(ws.con, f"bench-{scope}", scope)
+    return tokens
+
+
+def start_server(root: Path, port: int) -> subprocess.Popen:
+    cmd = [sys.executable, "-m", "segmint.cli.main", "-w", str(root), "serve", "--port", str(port)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"server failed: {proc.stderr.read().decode()[-3000:]}")
+        try:
+            if httpx.get(f"http://{LOOPBACK}:{port}/health", timeout=1).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise SystemExit("server did not start")
+
+
+class BatchLoad:
+    """Pre-built /v1/batch bodies: product views and cart adds of many customers; about one event in
+    200 is a new customer's first cart add, which makes that customer enter ``cart_adders``."""
+
+    def __init__(self, batch_size: int, batches: int, seed: int = 1) -> None:
+        rng = random.Random(seed)
+        now = time.time()
+        self.bodies: list[bytes] = []
+        self.entering: list[list[str]] = []
+        n = 0
+        new_customer = 0
+        for b in range(batches):
+            msgs, entering = [], []
+            for _ in range(batch_size):
+                n += 1
+                if rng.random() < 0.005:
+                    new_customer += 1
+                    user, event = f"new{new_customer}", "Product Added"
+                    entering.append(user)
+                else:
+                    user, event = f"c{rng.randint(1, 20_000)}", "Product Viewed"
+                msgs.append(
+                    {
+                        "type": "track",
+                        "messageId": f"b{b}-{n}",
+                        "userId": user,
+                        "event": event,
+                        "properties": {"product_id": f"p{rng.randint(1, 500)}", "cart_id": f"k{user}"},
+                        "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now - 60)) + "Z",
+                        "context": {"device": {"type": "mobile"}, "os": {"name": "iOS"}},
+                    }
+                )
+            self.bodies.append(json.dumps({"batch": msgs}).encode())
+            self.entering.append(entering)
+
+
+async def run_batches(url: str, token: str, load: BatchLoad, seconds: float, concurrency: int):
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    acked_events = 0
+    ack_time: dict[str, float] = {}
+    failures = 0
+    next_index = 0
+    deadline = time.perf_counter() + seconds
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=url, timeout=30, limits=limits) as client:
+
+        async def sender():
+            nonlocal acked_events, failures, next_index
+            while time.perf_counter() < deadline and next_index < len(load.bodies):
+                i = next_index
+                next_index += 1
+                r = await client.post("/v1/batch", content=load.bodies[i], headers=headers)
+                if r.status_code != 200:
+                    failures += 1
+                    continue
+                at = time.time()
+                acked_events += r.json()["accepted"]
+                for user in load.entering[i]:
+                    ack_time[user] = at
+
+        started = time.perf_counter()
+        await asyncio.gather(*(sender() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - started
+    return acked_events, elapsed, ack_time, failures
+
+
+async def run_track(url: str, token: str, seconds: float, concurrency: int) -> tuple[int, float]:
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    done = 0
+    deadline = time.perf_counter() + seconds
+    async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+
+        async def sender(k: int):
+            nonlocal done
+            i = 0
+            while time.perf_counter() < deadline:
+                i += 1
+                body = json.dumps(
+                    {
+                        "messageId": f"t{k}-{i}",
+                        "userId": f"c{(k * 7919 + i) % 20_000}",
+                        "event": "Product Viewed",
+                    }
+                )
+                r = await client.post("/v1/track", content=body, headers=headers)
+                done += r.status_code == 200
+
+        started = time.perf_counter()
+        await asyncio.gather(*(sender(k) for k in range(concurrency)))
+        return done, time.perf_counter() - started
+
+
+async def run_profiles(url: str, token: str, rate: float, seconds: float) -> tuple[list[float], int]:
+    headers = {"Authorization": f"Bearer {token}"}
+    latencies: list[float] = []
+    errors = 0
+    rng = random.Random(3)
+    timeout = httpx.Timeout(30, pool=None)
+    async with httpx.AsyncClient(
+        base_url=url, timeout=timeout, limits=httpx.Limits(max_connections=64)
+    ) as client:
+
+        async def one(cid: str):
+            nonlocal errors
+            t = time.perf_counter()
+            r = await client.get(f"/v1/profiles/{cid}", headers=headers)
+            latencies.append(time.perf_counter() - t)
+            errors += r.status_code != 200
+
+        tasks = []
+        start = time.perf_counter()
+        n = int(rate * seconds)
+        for i in range(n):  # open loop: requests leave on schedule whatever the answers do
+            delay = start + i / rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(one(f"c{rng.randint(1, 20_000)}")))
+        await asyncio.gather(*tasks)
+    return latencies, errors
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--seconds", type=float, default=15.0, help="batch-load duration")
+    parser.add_argument("--batch", type=int, default=500, help="events per /v1/batch request")
+    parser.add_argument("--concurrency", type=int, default=8)
+    args = parser.parse_args()
+    seconds = 4.0 if args.quick else args.seconds
+
+    root = Path(tempfile.mkdtemp(prefix="segmint-bench-api-")) / "shop"
+    tokens = setup(root)
+    port = free_port()
+    url = f"http://{LOOPBACK}:{port}"
+    receiver = Receiver()
+    print(f"cores: {os.cpu_count()}, batch={args.batch} events, {args.concurrency} concurrent senders")
+    load = BatchLoad(args.batch, batches=int(seconds * 60_000 / args.batch) + args.concurrency)
+    server = start_server(root, port)
+    try:
+        hook = httpx.post(
+            url + "/v1/webhooks",
+            json={"url": receiver.url, "segment": "cart_adders", "kinds": ["entered"]},
+            headers={"Authorization": f"Bearer {tokens['admin']}"},
+        )
+        hook.raise_for_status()
+        # Warm-up: the live engine learns its plans once per day; keep that out of the measurement.
+        asyncio.run(run_batches(url, tokens["ingest"], BatchLoad(50, 4, seed=9), 5, 2))
+        time.sleep(3)
+
+        acked, elapsed, ack_time, failures = asyncio.run(
+            run_batches(url, tokens["ingest"], load, seconds, args.concurrency)
+        )
+        rate = acked / elapsed
+        print(f"batch: {acked:,} events in {elapsed:.1f} s", flush=True)
+        settle = time.time() + 10
+        while time.time() < settle and not set(ack_time) <= set(receiver.arrivals):
+            time.sleep(0.05)
+        latencies = [receiver.arrivals[u] - t for u, t in ack_time.items() if u in receiver.arrivals]
+        missing = len(set(ack_time) - set(receiver.arrivals))
+
+        track_done, track_elapsed = asyncio.run(run_track(url, tokens["ingest"], min(5.0, seconds), 16))
+        print(f"track: {track_done:,} events in {track_elapsed:.1f} s", flush=True)
+        prof_lat, prof_err = asyncio.run(run_profiles(url, tokens["read"], 500, min(5.0, seconds)))
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+        shutil.rmtree(root.parent, ignore_errors=True)
+
+    print(f"\n{'measure':<48}{'value':>14}  target")
+    print(
+        f"{'/v1/batch sustained ingest (events/s)':<48}{rate:>14,.0f}  >= 20,000  ({acked:,} events in {elapsed:.1f} s, {failures} failed requests)"
+    )
+    print(f"{'ack -> webhook, entries (n)':<48}{len(latencies):>14,}  ({missing} not delivered within 10 s)")
+    print(
+        f"{'ack -> webhook p50 (ms)':<48}{statistics.median(latencies) * 1000 if latencies else float('nan'):>14,.0f}"
+    )
+    print(f"{'ack -> webhook p99 (ms)':<48}{pct(latencies, 0.99) * 1000:>14,.0f}  <= 1,000")
+    print(
+        f"{'/v1/track single events (events/s)':<48}{track_done / track_elapsed:>14,.0f}  (batch is {rate / max(1, track_done / track_elapsed):.0f}x)"
+    )
+    print(f"{'profile lookup at 500/s p50 (ms)':<48}{statistics.median(prof_lat) * 1000:>14,.1f}")
+    print(
+        f"{'profile lookup at 500/s p99 (ms)':<48}{pct(prof_lat, 0.99) * 1000:>14,.1f}  ({len(prof_lat)} requests, {prof_err} errors)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,48 @@
+"""The in-memory recent-events cache behind profile lookups stays exact when loads race with commits."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from segmint.usecases.recent_events import RecentEvents
+
+T = datetime(2025, 1, 1)
+
+
+def ev(i: int) -> dict:
+    return {"event_id": f"e{i}", "occurred_at": T + timedelta(minutes=i)}
+
+
+def test_miss_loads_then_commits_append_newest_first():
+    cache = RecentEvents(depth=3)
+    db = {"u1": [ev(1), ev(2)]}
+    calls = []
+
+    def load(cid, n):
+        calls.append((cid, n))
+        return sorted(db.get(cid, []), key=lambda e: e["occurred_at"], reverse=True)[:n]
+
+    assert [e["event_id"] for e in cache.get("u1", 5 - 2, load)] == ["e2", "e1"]
+    cache.append({"u1": [ev(5), ev(4)], "u2": [ev(9)]})  # u2 is not cached: ignored
+    assert [e["event_id"] for e in cache.get("u1", 3, load)] == ["e5", "e4", "e2"]
+    assert calls == [("u1", 3)]  # the second lookup was served from memory
+    assert cache.wanted({"u1", "u2"}) == {"u1"}
+    assert [e["event_id"] for e in cache.get("u1", 10, load)] == ["e2", "e1"]  # deeper than kept: database
+
+
+def test_commit_during_load_is_not_lost_nor_doubled():
+    cache = RecentEvents(depth=5)
+
+    def load(cid, n):
+        # While the database is read, a commit lands with one event the read sees and one it does not.
+        cache.append({cid: [ev(3), ev(4)]})
+        return [ev(3), ev(1)]
+
+    assert [e["event_id"] for e in cache.get("u1", 5, load)] == ["e4", "e3", "e1"]
+
+
+def test_least_recently_used_customers_are_dropped():
+    cache = RecentEvents(depth=2, max_customers=2)
+    for cid in ("a", "b", "c"):
+        cache.get(cid, 1, lambda c, n: [ev(1)])
+    assert cache.wanted({"a", "b", "c"}) == {"b", "c"}
