@@ -310,10 +310,12 @@ class LiveEngine:
         raw = self.raw
         shift_us = [int(d / TICK) for d in shifts]
         raw.register("_live_shifts", pa.table({"us": pa.array(shift_us, pa.int64())}))
-        ids_filter = ""
+        restrict = ""
         if customer_ids is not None:
             raw.register("_live_ids", pa.table({"customer_id": pa.array(customer_ids, pa.string())}))
-            ids_filter = "SEMI JOIN _live_ids i USING (customer_id)"
+            restrict = "SEMI JOIN _live_ids USING (customer_id)"
+        # Rows older than as_of - (largest shift) have every breakpoint behind them: skip them early.
+        horizon = as_of - max(shifts)
         try:
             rows = raw.execute(
                 f"""
@@ -321,20 +323,22 @@ class LiveEngine:
                     SELECT anonymous_id, arg_max(customer_id, linked_at) AS customer_id
                     FROM identities GROUP BY anonymous_id
                 ),
+                my_links AS (SELECT * FROM links {restrict}),
+                recent AS (SELECT customer_id, anonymous_id, occurred_at FROM events WHERE occurred_at > $horizon),
                 dated AS (
-                    SELECT coalesce(e.customer_id, l.customer_id) AS customer_id, e.occurred_at AS t
-                    FROM events e LEFT JOIN links l
+                    SELECT customer_id, occurred_at AS t FROM recent {restrict}
+                    UNION ALL
+                    SELECT l.customer_id, e.occurred_at AS t FROM recent e JOIN my_links l
                         ON e.customer_id IS NULL AND e.anonymous_id = l.anonymous_id
                     UNION ALL
-                    SELECT customer_id, ordered_at AS t FROM orders
-                ),
-                mine AS (SELECT * FROM dated {ids_filter} WHERE customer_id IS NOT NULL)
+                    SELECT customer_id, ordered_at AS t FROM orders {restrict} WHERE ordered_at > $horizon
+                )
                 SELECT customer_id, min(t + to_microseconds(s.us)) AS due
-                FROM mine CROSS JOIN _live_shifts s
-                WHERE t + to_microseconds(s.us) > $as_of
+                FROM dated CROSS JOIN _live_shifts s
+                WHERE customer_id IS NOT NULL AND t + to_microseconds(s.us) > $as_of
                 GROUP BY customer_id
                 """,
-                {"as_of": as_of},
+                {"as_of": as_of, "horizon": horizon},
             ).fetchall()
         finally:
             raw.unregister("_live_shifts")
