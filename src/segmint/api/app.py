@@ -72,6 +72,7 @@ def create_app(
             "commits": service.ingestor.commits,
             "next_change_seq": service.live.next_seq,
             "webhooks_pending": service.deliverer.pending() if service.deliverer else 0,
+            "live": {k: round(v, 3) if isinstance(v, float) else v for k, v in service.live.stats.items()},
         }
 
     if configure is not None:

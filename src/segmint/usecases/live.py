@@ -22,6 +22,7 @@ from __future__ import annotations
 import heapq
 import json
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -111,6 +112,14 @@ class LiveEngine:
         self.webhooks: list[Webhook] = []
         self.listeners: list[Callable[[list[Change], list[OutboxItem]], None]] = []
         self.evaluations = 0
+        self.stats = {
+            "ticks": 0,
+            "customers": 0,
+            "seconds": 0.0,
+            "evaluate_s": 0.0,
+            "write_s": 0.0,
+            "schedule_s": 0.0,
+        }
 
     # -- state -------------------------------------------------------------------------------------
     def load(self) -> None:
@@ -151,6 +160,13 @@ class LiveEngine:
     # -- evaluation --------------------------------------------------------------------------------
     def tick(self, as_of: datetime) -> list[Change]:
         """Re-evaluate the touched customers and those due by ``as_of``, at ``as_of``."""
+        started = time.perf_counter()
+        changes = self._tick(as_of)
+        self.stats["ticks"] += 1
+        self.stats["seconds"] += time.perf_counter() - started
+        return changes
+
+    def _tick(self, as_of: datetime) -> list[Change]:
         with self._dirty_lock:
             dirty, self._dirty = self._dirty, set()
         due = self._take_due(as_of)
@@ -167,8 +183,11 @@ class LiveEngine:
         return self.evaluate(None, as_of, cause="sweep")
 
     def evaluate(self, customer_ids: list[str] | None, as_of: datetime, cause: str) -> list[Change]:
+        clock = time.perf_counter()
         segments = {s.name: s for s in self.evaluator.segments()}
         new = self.evaluator.members(customer_ids, as_of) if segments else set()
+        self.stats["customers"] += len(customer_ids) if customer_ids is not None else 0
+        self.stats["evaluate_s"] += time.perf_counter() - clock
         new = {(s, c) for s, c in new if s in segments}
         current = self._current(customer_ids, list(segments))
         entered = sorted(new - current)
@@ -189,11 +208,15 @@ class LiveEngine:
                     )
                 )
         outbox = self._outbox(changes) if changes else []
+        clock = time.perf_counter()
         if changes:
             self._write(changes, outbox, as_of)
             self.next_seq += len(changes)
+        self.stats["write_s"] += time.perf_counter() - clock
+        clock = time.perf_counter()
         shifts = sorted({d for s in segments.values() for d in s.shifts} | {timedelta(0)})
         self._schedule(customer_ids, as_of, shifts)
+        self.stats["schedule_s"] += time.perf_counter() - clock
         if changes:
             for listener in self.listeners:
                 listener(changes, outbox)
