@@ -46,3 +46,17 @@ def test_least_recently_used_customers_are_dropped():
     for cid in ("a", "b", "c"):
         cache.get(cid, 1, lambda c, n: [ev(1)])
     assert cache.wanted({"a", "b", "c"}) == {"b", "c"}
+
+
+def test_forget_drops_an_entry_and_a_load_in_flight():
+    cache = RecentEvents(depth=5)
+    cache.get("u1", 5, lambda c, n: [ev(1)])
+    cache.forget({"u1"})
+    assert cache.wanted({"u1"}) == set()
+
+    def load(cid, n):
+        cache.forget({cid})  # an identify commits while the old past is being read
+        return [ev(1)]
+
+    assert [e["event_id"] for e in cache.get("u2", 5, load)] == ["e1"]
+    assert cache.wanted({"u2"}) == set()  # the stale result was not kept

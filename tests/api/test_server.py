@@ -215,3 +215,38 @@ def test_cart_abandoner_enters_within_one_second_of_deadline(served):
         time.sleep(0.5)
         members = client.get("/v1/segments/cart_abandoners/members", headers=auth(tokens["read"])).json()
         assert [m["customer_id"] for m in members["members"]] == ["shopper"]
+
+
+def test_identify_stitches_anonymous_past_into_profile_and_segments(served):
+    server, _receiver, tokens = served
+    t = now() - timedelta(minutes=2)
+    with httpx.Client(base_url=server.url, timeout=10) as client:
+        for i in range(2):
+            r = client.post(
+                "/v1/track",
+                json={
+                    "messageId": f"anon{i}",
+                    "anonymousId": "visitor-9",
+                    "event": "Product Viewed",
+                    "timestamp": iso(t + timedelta(seconds=i)),
+                },
+                headers=auth(tokens["ingest"]),
+            )
+            assert r.status_code == 200
+        assert client.get("/v1/profiles/alice", headers=auth(tokens["read"])).status_code == 404
+        r = client.post(
+            "/v1/identify",
+            json={
+                "messageId": "id1",
+                "anonymousId": "visitor-9",
+                "userId": "alice",
+                "traits": {"email": "alice@example.com", "address": {"country": "FR"}, "plan": "gold"},
+            },
+            headers=auth(tokens["ingest"]),
+        )
+        assert r.status_code == 200 and r.json()["stored"] == 0  # identify is not an event
+        profile = client.get("/v1/profiles/alice", headers=auth(tokens["read"])).json()
+        assert profile["anonymous_ids"] == ["visitor-9"]
+        assert [e["event_id"] for e in profile["recent_events"]] == ["anon1", "anon0"]
+        assert profile["customer"]["email"] == "alice@example.com" and profile["customer"]["country"] == "FR"
+        assert json.loads(profile["customer"]["attributes"]) == {"plan": "gold"}

@@ -188,11 +188,15 @@ class Ingestor:
             raw.execute("ROLLBACK")
             raise
         committed_at = _now()
+        previous = {a: self.links[a] for a, _, _ in links if a in self.links}
         self.seen.update(new_ids)
         self.links.update(new_links)
         self.customers.update(unknown)
         for p in group:  # identify/alias ids count as seen too, so their retries are recognised
             self.seen.update(p.rows.message_ids)
+        if self.recent is not None and links:
+            moved = {c for _, c, _ in links} | {old for a, _, _ in links if (old := previous.get(a))}
+            self.recent.forget(moved)
         if self.recent is not None and new_ids:
             self._remember(columns, all_links)
         self.commits += 1

@@ -41,12 +41,22 @@ class RecentEvents:
         self.max_customers = max_customers
         self._entries: OrderedDict[str, list[dict[str, Any]]] = OrderedDict()  # newest first
         self._loading: dict[str, list[dict[str, Any]]] = {}
+        self._stale: set[str] = set()  # loads that started before a forget: do not keep their result
         self._lock = threading.Lock()
 
     def wanted(self, customers: set[str]) -> set[str]:
         """Which of these customers have cached (or loading) events."""
         with self._lock:
             return {c for c in customers if c in self._entries or c in self._loading}
+
+    def forget(self, customers: set[str]) -> None:
+        """Drop customers whose past changed (an identify linked anonymous events to them, or away)."""
+        with self._lock:
+            for cid in customers:
+                self._entries.pop(cid, None)
+                if cid in self._loading:
+                    self._loading[cid] = []
+                    self._stale.add(cid)
 
     def append(self, by_customer: dict[str, list[dict[str, Any]]]) -> None:
         """Events just committed, grouped by the customer they belong to (writer thread)."""
@@ -78,6 +88,9 @@ class RecentEvents:
             raise
         with self._lock:
             entry = _newest(rows + self._loading.pop(customer_id, buffer), self.depth)
+            if customer_id in self._stale:
+                self._stale.discard(customer_id)
+                return entry[:limit]
             self._entries[customer_id] = entry
             self._entries.move_to_end(customer_id, last=False)
             while len(self._entries) > self.max_customers:

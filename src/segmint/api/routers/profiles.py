@@ -24,16 +24,24 @@ def _rows(cur, sql: str, params) -> list[dict]:
     return [dict(zip(names, r, strict=True)) for r in result.fetchall()]
 
 
-def _events(cur, customer_id: str, limit: int) -> list[dict]:
-    """Latest events of a customer, their own and their linked anonymous ids' (from the database)."""
+def _events(cur, customer_id: str, limit: int, anon: list[str]) -> list[dict]:
+    """Latest events of a customer, their own and their linked anonymous ids' (from the database). Two
+    plain filters rather than one ``OR``: each is a vectorised scan, and most customers have no
+    anonymous ids."""
     cols = ", ".join(PROFILE_EVENT_COLUMNS)
-    return _rows(
+    rows = _rows(
         cur,
-        f"SELECT {cols} FROM events WHERE customer_id = $c OR (customer_id IS NULL AND anonymous_id IN "
-        "(SELECT anonymous_id FROM identities WHERE customer_id = $c)) ORDER BY occurred_at DESC, event_id DESC "
-        "LIMIT $n",
+        f"SELECT {cols} FROM events WHERE customer_id = $c ORDER BY occurred_at DESC, event_id DESC LIMIT $n",
         {"c": customer_id, "n": limit},
     )
+    if anon:
+        rows += _rows(
+            cur,
+            f"SELECT {cols} FROM events WHERE customer_id IS NULL AND anonymous_id IN "
+            "(SELECT UNNEST($a::VARCHAR[])) ORDER BY occurred_at DESC, event_id DESC LIMIT $n",
+            {"a": anon, "n": limit},
+        )
+    return sorted(rows, key=lambda e: (e["occurred_at"], e["event_id"]), reverse=True)[:limit]
 
 
 # One round trip for everything but events: the customer row, memberships, anonymous ids (and traits).
@@ -49,7 +57,10 @@ _TRAITS_SQL = "SELECT to_json(t) FROM traits t WHERE t.customer_id = $c LIMIT 1"
 
 def _profile(cur, service, customer_id: str, events: int) -> dict | None:
     customer, memberships, anon = cur.execute(_PROFILE_SQL, {"c": customer_id}).fetchone()
-    recent = service.recent.get(customer_id, events, lambda cid, n: _events(cur, cid, n)) if events else []
+    anon = list(anon or [])
+    recent = (
+        service.recent.get(customer_id, events, lambda cid, n: _events(cur, cid, n, anon)) if events else []
+    )
     if customer is None and not recent:
         return None
     recent = [dict(e) for e in recent]
@@ -67,7 +78,7 @@ def _profile(cur, service, customer_id: str, events: int) -> dict | None:
     return {
         "customer_id": customer_id,
         "customer": json.loads(customer) if customer else None,
-        "anonymous_ids": list(anon or []),
+        "anonymous_ids": anon,
         "traits": traits,
         "traits_as_of": traits_as_of,
         "memberships": json.loads(memberships) if memberships else [],
