@@ -100,6 +100,8 @@ def test_customer_page_explains_memberships(signed_in, server, shop):
     page = signed_in
     page.goto(f"{server}/customers/{customer_id}")
     box = page.locator("details.membership", has=page.locator(f"a[href='/segments/{segment}']"))
+    assert box.locator("pre.explanation").count() == 0  # explained on demand, not at page load
+    box.locator("summary span.muted").click()  # expand (clicking the link would open the segment)
     text = box.locator("pre.explanation").inner_text()
     assert text.startswith("[x] ")  # the rule holds for a member
     assert "total_spent" in text

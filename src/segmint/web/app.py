@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
@@ -52,6 +53,7 @@ class WebState:
     cache: AggregateCache = field(default_factory=AggregateCache)
     epoch: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
+    warmer: Any = None  # the running segmint.web.warm.Warmer, set when the app starts
 
     def bump(self) -> None:
         """The dashboard wrote something (a saved segment): cached aggregates are stale."""
@@ -59,11 +61,16 @@ class WebState:
             self.epoch += 1
 
 
-def install(app: FastAPI) -> None:
-    """Add the dashboard routes, static files and login to ``app``."""
+def install(app: FastAPI, warm: bool = True) -> None:
+    """Add the dashboard routes, static files and login to ``app``; with ``warm``, a background task
+    imports the heavy libraries and computes the main pages when the service starts and after the data
+    changes (see :mod:`segmint.web.warm`)."""
     from segmint.web import routes
+    from segmint.web import warm as warming
 
     app.state.web = WebState(templates=templates())
+    if warm:
+        warming.wrap_lifespan(app)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
 
     @app.get("/static-plotly/plotly.min.js", include_in_schema=False)

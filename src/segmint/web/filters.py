@@ -5,11 +5,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from jinja2 import Undefined
+
 __all__ = ["register"]
 
 
+def _missing(value: Any) -> bool:
+    """No value: ``None``, or a key a row lacks (a segment with no members has no KPI row)."""
+    return value is None or isinstance(value, Undefined)
+
+
 def num(value: Any, digits: int = 0) -> str:
-    if value is None:
+    if _missing(value):
         return "–"
     try:
         return f"{float(value):,.{digits}f}"
@@ -18,11 +25,11 @@ def num(value: Any, digits: int = 0) -> str:
 
 
 def pct(value: Any, digits: int = 1) -> str:
-    return "–" if value is None else f"{100 * float(value):.{digits}f}%"
+    return "–" if _missing(value) else f"{100 * float(value):.{digits}f}%"
 
 
 def when(value: Any) -> str:
-    if value is None:
+    if _missing(value):
         return "–"
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%d %H:%M")

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import threading
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import ibis
@@ -22,9 +24,13 @@ from segmint.usecases import segments as seg
 
 __all__ = [
     "LIFECYCLE_ORDER",
+    "all_kpis",
     "cluster_page",
     "customer_page",
+    "entries_exits",
+    "kpis_for",
     "latest_run",
+    "migration",
     "overview",
     "prediction_page",
     "segment_detail",
@@ -44,11 +50,40 @@ def _rows(expr) -> list[dict[str, Any]]:
     return expr.to_pyarrow().to_pylist()
 
 
+_DEFS: dict[str, tuple[tuple, list[SegmentDef]]] = {}
+_DEFS_LOCK = threading.Lock()
+
+
+def _defs_signature(folder: Path) -> tuple:
+    """What the parsed definitions depend on: each YAML file's name, size and modification time."""
+    if not folder.exists():
+        return ()
+    out = []
+    for path in sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")]):
+        with contextlib.suppress(FileNotFoundError):
+            st = path.stat()
+            out.append((path.name, st.st_size, st.st_mtime_ns))
+    return tuple(out)
+
+
 def definitions(ws) -> list[SegmentDef]:
-    """Segment definitions; a broken file shows as no definitions rather than a broken page."""
+    """Segment definitions; a broken file shows as no definitions rather than a broken page.
+
+    Parsing ~50 YAML files takes about half a second in pure-Python YAML, and every page and keystroke
+    needs them, so the parsed list is kept until a file is added, removed or changed."""
+    folder = Path(ws.segments_dir)
+    key = str(folder.resolve())
+    signature = _defs_signature(folder)
+    with _DEFS_LOCK:
+        hit = _DEFS.get(key)
+    if hit is not None and hit[0] == signature:
+        return list(hit[1])
+    defs: list[SegmentDef] = []
     with contextlib.suppress(SegmentError):
-        return seg.load_definitions(ws)
-    return []
+        defs = seg.load_definitions(ws)
+    with _DEFS_LOCK:
+        _DEFS[key] = (signature, defs)
+    return list(defs)
 
 
 def run_times(ws) -> list[datetime]:
@@ -175,21 +210,42 @@ def size_history(ws, names: list[str] | None = None) -> dict[str, list[tuple[dat
     return out
 
 
-def segment_list(ws, as_of: datetime | None = None, with_kpis: bool = True) -> dict[str, Any]:
-    """Every segment with family, description, size, its size over time (for a sparkline) and KPIs."""
+def all_kpis(ws, as_of: datetime | None) -> list[dict[str, Any]]:
+    """KPIs of every segment and of the whole base at a run time: one engine query over orders and
+    events (the costliest aggregate of the dashboard), shared by the segment list and every segment
+    page through the cache."""
+    if as_of is None:
+        return []
+    with contextlib.suppress(SegmentError):
+        return seg.kpis(ws, None, as_of)
+    return []
+
+
+def kpis_for(rows: list[dict[str, Any]], name: str) -> list[dict[str, Any]]:
+    """The whole base's row and ``name``'s row (absent when the segment has no members)."""
+    return [r for r in rows if r.get("segment") in (ALL, name)]
+
+
+def segment_list(
+    ws,
+    as_of: datetime | None = None,
+    with_kpis: bool = True,
+    kpi_rows: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """Every segment with family, description, size, its size over time (for a sparkline) and KPIs
+    (``kpi_rows`` from :func:`all_kpis` when the caller has them, else computed here)."""
     as_of = as_of or latest_run(ws)
     defs = definitions(ws)
     history = size_history(ws)
     sizes = _sizes_at(ws, as_of)
-    kpi_rows: dict[str, dict[str, Any]] = {}
+    by_segment: dict[str, dict[str, Any]] = {}
     base: dict[str, Any] | None = None
-    if with_kpis and as_of is not None:
-        with contextlib.suppress(SegmentError):
-            for row in seg.kpis(ws, None, as_of):
-                if row.get("segment") == ALL:
-                    base = row
-                else:
-                    kpi_rows[row["segment"]] = row
+    if with_kpis:
+        for row in kpi_rows if kpi_rows is not None else all_kpis(ws, as_of):
+            if row.get("segment") == ALL:
+                base = row
+            else:
+                by_segment[row["segment"]] = row
     names = [d.name for d in defs] + sorted(set(history) - {d.name for d in defs})
     by_def = {d.name: d for d in defs}
     items = []
@@ -203,7 +259,7 @@ def segment_list(ws, as_of: datetime | None = None, with_kpis: bool = True) -> d
                 "description": d.description if d else "",
                 "members": sizes.get(name, 0),
                 "history": history.get(name, []),
-                "kpis": kpi_rows.get(name, {}),
+                "kpis": by_segment.get(name, {}),
                 "defined": d is not None,
             }
         )
@@ -229,12 +285,13 @@ def overlap_with_others(ws, name: str, as_of: datetime | None) -> list[dict[str,
     else:
         m = hist.members_at(ws.table("membership_history"), as_of).select("segment", "customer_id")
     mine = m.filter(m.segment == ibis.literal(name)).select("customer_id")
-    size = int(_scalar(mine.count()))
     sizes = m.group_by("segment").aggregate(size=m.count())
     both = m.inner_join(mine, "customer_id")
     both = both.group_by("segment").aggregate(both=both.count())
     j = sizes.left_join(both, "segment")
     rows = _rows(j.select(segment=j.segment, size=j.size, both=j.both.fill_null(0)))
+    # The segment overlaps itself entirely: its own row gives its size, with no second query.
+    size = next((int(r["size"]) for r in rows if r["segment"] == name), 0)
     out = []
     for r in rows:
         if r["segment"] == name:
@@ -272,44 +329,78 @@ def _rule_traits(defn: SegmentDef | None, columns: list[str]) -> list[str]:
 def trait_distributions(
     ws, name: str, defn: SegmentDef | None, as_of: datetime | None
 ) -> list[dict[str, Any]]:
-    """Per trait: binned counts for members against the whole base (binned in the engine)."""
+    """Per trait: binned counts for members against the whole base, binned in the engine. Two queries
+    whatever the number of traits: the numeric traits' ranges, then every trait's bins in one union."""
     if not ws.store.exists("traits"):
         return []
     t = ws.table("traits")
-    members = _members_now(ws, name, as_of).mutate(_in=ibis.literal(1))
+    traits = _rule_traits(defn, list(t.columns))
+    if not traits:
+        return []
     schema = t.schema()
-    out = []
-    for trait in _rule_traits(defn, list(t.columns)):
-        dtype = schema[trait]
-        j = t.select("customer_id", trait).left_join(members, "customer_id")
-        j = j.select(value=j[trait], member=j._in.notnull())
-        if dtype.is_numeric() and not dtype.is_boolean():
-            stats = _rows(j.aggregate(lo=j.value.min(), hi=j.value.quantile(0.99)))[0]
-            lo, hi = stats["lo"], stats["hi"]
-            if lo is None or hi is None:
+    numeric = [c for c in traits if schema[c].is_numeric() and not schema[c].is_boolean()]
+    members = _members_now(ws, name, as_of).mutate(_in=ibis.literal(1))
+    j = t.select("customer_id", *traits).left_join(members, "customer_id")
+    j = j.mutate(_member=j._in.notnull())
+    ranges: dict[str, tuple[float, float]] = {}
+    if numeric:
+        stats = _rows(
+            t.aggregate(
+                **{f"lo_{i}": t[c].min() for i, c in enumerate(numeric)},
+                **{f"hi_{i}": t[c].quantile(0.99) for i, c in enumerate(numeric)},
+            )
+        )[0]
+        for i, c in enumerate(numeric):
+            lo, hi = stats[f"lo_{i}"], stats[f"hi_{i}"]
+            if lo is not None and hi is not None:
+                ranges[c] = (float(lo), float(hi))
+    parts = []
+    for trait in traits:
+        if trait in numeric:
+            if trait not in ranges:
                 continue
-            lo, hi = float(lo), float(hi)
+            lo, hi = ranges[trait]
             width = (hi - lo) / 20 if hi > lo else 1.0
-            binned = j.filter(j.value.notnull()).mutate(
-                bin=((j.value.cast("float64").clip(upper=hi) - lo) / width)
+            v = j.filter(j[trait].notnull())
+            binned = v.select(
+                trait=ibis.literal(trait),
+                bin=((v[trait].cast("float64").clip(upper=hi) - lo) / width)
                 .floor()
                 .cast("int64")
-                .clip(upper=19)
+                .clip(upper=19),
+                label=ibis.null("string"),
+                member=v._member,
             )
-            rows = _rows(binned.group_by(["bin", "member"]).aggregate(n=binned.count()))
+        else:
+            binned = j.select(
+                trait=ibis.literal(trait),
+                bin=ibis.null("int64"),
+                label=j[trait].cast("string").fill_null("(missing)"),
+                member=j._member,
+            )
+        parts.append(binned.group_by(["trait", "bin", "label", "member"]).aggregate(n=binned.count()))
+    if not parts:
+        return []
+    rows = _rows(ibis.union(*parts))
+    out = []
+    for trait in traits:
+        mine = [r for r in rows if r["trait"] == trait]
+        if trait in numeric:
+            if trait not in ranges:
+                continue
+            lo, hi = ranges[trait]
+            width = (hi - lo) / 20 if hi > lo else 1.0
             labels = [round(lo + width * (i + 0.5), 2) for i in range(20)]
             base, mem = [0] * 20, [0] * 20
-            for r in rows:
+            for r in mine:
                 base[r["bin"]] += r["n"]
                 if r["member"]:
                     mem[r["bin"]] += r["n"]
             out.append({"trait": trait, "kind": "numeric", "labels": labels, "base": base, "members": mem})
         else:
-            k = j.mutate(value=j.value.cast("string").fill_null("(missing)"))
-            rows = _rows(k.group_by(["value", "member"]).aggregate(n=k.count()))
             totals: dict[str, list[int]] = {}
-            for r in rows:
-                pair = totals.setdefault(r["value"], [0, 0])
+            for r in mine:
+                pair = totals.setdefault(r["label"], [0, 0])
                 pair[0] += r["n"]
                 if r["member"]:
                     pair[1] += r["n"]
@@ -326,56 +417,84 @@ def trait_distributions(
     return out
 
 
-def segment_detail(ws, name: str, as_of: datetime | None = None) -> dict[str, Any]:
-    """Everything the segment page shows. Raises :class:`SegmentError` for an unknown segment."""
+def entries_exits(ws, name: str, t1: datetime, t2: datetime, sample: int = 20) -> dict[str, Any]:
+    """Customers who entered and exited between two run times of the segment: counts and a sample,
+    from one query (the times come from the segment's own runs, so no check is needed)."""
+    rows = hist.entries_exits(ws.table("membership_history"), name, t1, t2).to_pyarrow()
+    changes = rows.column("change").to_pylist()
+    return {
+        "t1": t1,
+        "t2": t2,
+        "entered": changes.count("entered"),
+        "exited": changes.count("exited"),
+        "sample": rows.slice(0, sample).to_pylist(),
+    }
+
+
+def migration(ws, group: str, t1: datetime, t2: datetime) -> dict[str, Any] | None:
+    """Flows between the exclusive segments of ``group`` from ``t1`` to ``t2``; ``None`` when a segment
+    of the group was not evaluated at both times or the group is not exclusive (a Sankey of
+    overlapping segments would count customers twice)."""
+    names = [d.name for d in definitions(ws) if d.group == group]
+    if not names:
+        return None
+    runs = ws.table("segment_runs")
+    at = runs.filter(
+        runs.segment.isin(names), runs.as_of.isin([ibis.literal(t, type="timestamp") for t in (t1, t2)])
+    )
+    if int(_scalar(at.count())) != 2 * len(names):
+        return None
+    h = ws.table("membership_history")
+    clash = hist.overlapping(h, names, t1).union(hist.overlapping(h, names, t2))
+    if int(_scalar(clash.count())):
+        return None
+    flows = _rows(hist.migration_matrix(h, names, t1, t2))
+    return {"group": group, "t1": t1, "t2": t2, "flows": flows}
+
+
+def segment_detail(
+    ws,
+    name: str,
+    as_of: datetime | None = None,
+    kpi_rows: list[dict[str, Any]] | None = None,
+    history: dict[str, list[tuple[datetime, int]]] | None = None,
+    flows: Any = None,
+) -> dict[str, Any]:
+    """Everything the segment page shows. Raises :class:`SegmentError` for an unknown segment.
+
+    The server passes what several pages share and caches on its own (``kpi_rows`` from
+    :func:`all_kpis`, ``history`` from :func:`size_history`, ``flows(group, t1, t2)`` for
+    :func:`migration`); without them everything is computed here."""
     defs = {d.name: d for d in definitions(ws)}
-    history = size_history(ws, [name])
+    history = size_history(ws) if history is None else history
     if name not in defs and name not in history:
         seg._known_segment(ws, name)
     defn = defs.get(name)
     times = [t for t, _ in history.get(name, [])]
-    latest = latest_run(ws)
-    at = as_of or latest
+    at = as_of or (times[-1] if times else latest_run(ws))
     kpis: list[dict[str, Any]] = []
     if at is not None:
-        with contextlib.suppress(SegmentError):
-            kpis = seg.kpis(ws, [name], at)
+        kpis = kpis_for(all_kpis(ws, at) if kpi_rows is None else kpi_rows, name)
     changes: dict[str, Any] | None = None
-    migration: dict[str, Any] | None = None
+    migration_flows: dict[str, Any] | None = None
     if len(times) >= 2:
-        t1, t2 = (
-            (times[-2], times[-1])
-            if as_of is None or as_of not in times
-            else (
-                times[max(0, times.index(as_of) - 1)],
-                as_of,
-            )
-        )
+        if as_of is None or as_of not in times:
+            t1, t2 = times[-2], times[-1]
+        else:
+            t1, t2 = times[max(0, times.index(as_of) - 1)], as_of
         if t1 != t2:
-            rows = seg.entries_exits(ws, name, t1, t2)
-            changes = {
-                "t1": t1,
-                "t2": t2,
-                "entered": sum(1 for r in rows if r["change"] == "entered"),
-                "exited": sum(1 for r in rows if r["change"] == "exited"),
-                "sample": rows[:20],
-            }
+            changes = entries_exits(ws, name, t1, t2)
             if defn is not None and defn.group:
-                with contextlib.suppress(SegmentError):
-                    migration = {
-                        "group": defn.group,
-                        "t1": t1,
-                        "t2": t2,
-                        "flows": seg.migration(ws, defn.group, t1, t2),
-                    }
+                migration_flows = (
+                    flows(defn.group, t1, t2) if flows is not None else migration(ws, defn.group, t1, t2)
+                )
+    segments = ws.table("segments")
     versions = _rows(
-        ws.table("segments")
-        .filter(ws.table("segments").name == ibis.literal(name))
+        segments.filter(segments.name == ibis.literal(name))
         .select("version", "created_at", "rule", "hash")
         .order_by(ibis.desc("version"))
     )
-    mem_now = _members_now(ws, name, as_of)
-    sample = _rows(mem_now.order_by("customer_id").limit(20))
+    ids = _members_now(ws, name, as_of).order_by("customer_id").to_pyarrow().column("customer_id")
     return {
         "name": name,
         "definition": defn,
@@ -384,11 +503,11 @@ def segment_detail(ws, name: str, as_of: datetime | None = None) -> dict[str, An
         "kpis": kpis,
         "history": history.get(name, []),
         "changes": changes,
-        "migration": migration,
+        "migration": migration_flows,
         "overlap": overlap_with_others(ws, name, as_of)[:15],
         "distributions": trait_distributions(ws, name, defn, as_of),
-        "sample": [r["customer_id"] for r in sample],
-        "members": int(_scalar(mem_now.count())),
+        "sample": ids.slice(0, 20).to_pylist(),
+        "members": len(ids),
     }
 
 

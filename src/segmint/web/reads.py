@@ -66,6 +66,10 @@ class AggregateCache:
         self.hits = 0
         self.misses = 0
 
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
     def get(self, version: tuple, key: tuple, compute: Callable[[], T]) -> T:
         full = (version, key)
         with self._lock:

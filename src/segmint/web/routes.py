@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Form, Query, Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
@@ -106,6 +107,16 @@ async def overview_page(request: Request, as_of: str | None = Query(None, max_le
     return _render(request, "overview.html", page="overview", data=data, figs=figs, times=times)
 
 
+async def _shared(request: Request, as_of: datetime | None) -> tuple[datetime | None, list, dict]:
+    """The aggregates several pages share, each cached once per data version: the run time a page is
+    for (the latest unless asked), every segment's KPIs at it, and every segment's size history."""
+    times = await _data(request, ("run_times",), queries.run_times)
+    at = as_of or (times[-1] if times else None)
+    kpis = await _data(request, ("kpis", at), queries.all_kpis, at)
+    history = await _data(request, ("history",), queries.size_history)
+    return at, kpis, history
+
+
 @router.get("/segments", response_class=HTMLResponse)
 async def segments_page(
     request: Request,
@@ -113,7 +124,8 @@ async def segments_page(
     family: str = Query("", max_length=40),
 ):
     current_key(request)
-    data = await _data(request, ("segments",), queries.segment_list)
+    at, kpis, _history = await _shared(request, None)
+    data = await _data(request, ("segments",), queries.segment_list, at, True, kpis)
     rows = [
         s
         for s in data["segments"]
@@ -138,8 +150,23 @@ async def builder_page(request: Request, base: str = Query("", max_length=64)):
 async def segment_page(request: Request, name: str, as_of: str | None = Query(None, max_length=40)):
     current_key(request)
     t = _as_of(as_of)
+    _at, kpis, history = await _shared(request, t)
+    web = request.app.state.web
+    service = request.app.state.service
+
+    def flows(view):
+        # Migrations are the same for every segment of an exclusive group: cached per (group, t1, t2).
+        return lambda group, t1, t2: web.cache.get(
+            data_version(service, web.epoch),
+            ("migration", group, t1, t2),
+            lambda: queries.migration(view, group, t1, t2),
+        )
+
+    def detail(view, segment, when):
+        return queries.segment_detail(view, segment, when, kpis, history, flows(view))
+
     try:
-        data = await _data(request, ("segment", name, t), queries.segment_detail, name, t)
+        data = await _data(request, ("segment", name, t), detail, name, t)
     except SegmintError as exc:
         return _render(request, "error.html", page="segments", message=exc.message, status=404)
     figs = {
@@ -220,21 +247,10 @@ async def customer_search(request: Request, id: str = Query("", max_length=128))
 
 @router.get("/customers/{customer_id}", response_class=HTMLResponse)
 async def customer_page(request: Request, customer_id: str):
+    """The customer's record, traits, memberships and timeline. Explanations are fetched per membership
+    when it is expanded (``/ui/explain``): one rule evaluation each, so the page never waits for all."""
     current_key(request)
-
-    def load(view, cid):
-        page = queries.customer_page(view, cid)
-        if page is None:
-            return None
-        page["explanations"] = {}
-        for m in page["memberships"]:
-            try:
-                page["explanations"][m["segment"]] = builder.explain_member(view, cid, m["segment"])
-            except SegmintError as exc:
-                page["explanations"][m["segment"]] = {"error": exc.message}
-        return page
-
-    data = await _data(request, ("customer", customer_id), load, customer_id)
+    data = await _data(request, ("customer", customer_id), queries.customer_page, customer_id)
     if data is None:
         return _render(
             request, "error.html", page="customer", message=f"No customer {customer_id!r}.", status=404
@@ -295,6 +311,30 @@ async def save(request: Request, body: SegmentIn) -> JSONResponse:
         return JSONResponse(status_code=400, content=exc.to_dict())
     request.app.state.web.bump()
     return JSONResponse({**saved, "url": f"/segments/{saved['name']}"})
+
+
+@router.get("/ui/explain")
+async def explain(
+    request: Request,
+    customer_id: str = Query(..., min_length=1, max_length=128),
+    segment: str = Query(..., min_length=1, max_length=200),
+) -> JSONResponse:
+    """Why a customer is (or is not) in a segment: each clause of its rule with the customer's values.
+    ``{"lines": [...], "holds": ...}``, ``{"lines": null, "note": ...}`` for a segment without a rule
+    (a cluster or a removed definition), or ``{"error": ...}``."""
+    current_key(request, json=True)
+
+    def run(view, cid: str, name: str) -> dict[str, Any]:
+        try:
+            out = builder.explain_member(view, cid, name)
+        except SegmintError as exc:
+            return {"error": exc.message}
+        if out is None:
+            return {"lines": None, "note": "No rule to explain (cluster or removed segment)."}
+        return out
+
+    result = await _data(request, ("explain", customer_id, segment), run, customer_id, segment)
+    return JSONResponse(jsonable_encoder(result))
 
 
 @router.get("/ui/live/stream")

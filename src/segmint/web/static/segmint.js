@@ -131,8 +131,42 @@ function live() {
   source.addEventListener("exited", add);
 }
 
+function explanations() {
+  // Each membership explains itself when expanded: one small request per segment the customer is in.
+  document.querySelectorAll("details.membership[data-explain]").forEach(function (box) {
+    function load() {
+      if (!box.open || box.dataset.loaded) return;
+      box.dataset.loaded = "1";
+      var out = box.querySelector(".explain-out");
+      out.textContent = "explaining…";
+      fetch(box.dataset.explain, { headers: { Accept: "application/json" } })
+        .then(function (r) { return r.json(); })
+        .then(function (res) {
+          out.textContent = "";
+          out.className = "explain-out";
+          if (res.lines) {
+            var pre = document.createElement("pre");
+            pre.className = "explanation";
+            pre.textContent = res.lines.join("\n");
+            out.appendChild(pre);
+          } else if (res.error) {
+            out.className = "explain-out error";
+            out.textContent = res.error;
+          } else {
+            out.className = "explain-out muted";
+            out.textContent = res.note || res.message || "nothing to explain";
+          }
+        })
+        .catch(function () { delete box.dataset.loaded; out.textContent = "could not reach the server"; });
+    }
+    box.addEventListener("toggle", load);
+    load();
+  });
+}
+
 document.addEventListener("DOMContentLoaded", function () {
   drawCharts(document);
   builder();
   live();
+  explanations();
 });
