@@ -233,6 +233,37 @@ async def run_profiles(url: str, token: str, rate: float, seconds: float) -> tup
     return latencies, errors
 
 
+def wait_idle(url: str, timeout: float = 60.0) -> None:
+    """Let the live engine finish the backlog of the load phases before measuring lookups alone."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        health = httpx.get(url + "/health", timeout=10).json()
+        ticks = health["live"]["ticks"]
+        if ticks == last and health["webhooks_pending"] == 0:
+            return
+        last = ticks
+        time.sleep(1.0)
+
+
+async def profile_capacity(url: str, token: str, seconds: float, clients: int) -> float:
+    headers = {"Authorization": f"Bearer {token}"}
+    done = 0
+    rng = random.Random(5)
+    deadline = time.perf_counter() + seconds
+    async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+
+        async def worker():
+            nonlocal done
+            while time.perf_counter() < deadline:
+                await client.get(f"/v1/profiles/c{rng.randint(1, 20_000)}", headers=headers)
+                done += 1
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(clients)))
+        return done / (time.perf_counter() - started)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -249,6 +280,7 @@ def main() -> int:
     port = free_port()
     url = f"http://{LOOPBACK}:{port}"
     receiver = Receiver()
+    print(f"load average before start: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
     print(f"cores: {os.cpu_count()}, batch={args.batch} events, {args.concurrency} concurrent senders")
     load = BatchLoad(args.batch, batches=int(seconds * 60_000 / args.batch) + args.concurrency)
     server = start_server(root, port)
@@ -276,6 +308,9 @@ def main() -> int:
 
         track_done, track_elapsed = asyncio.run(run_track(url, tokens["ingest"], min(5.0, seconds), 16))
         print(f"track: {track_done:,} events in {track_elapsed:.1f} s", flush=True)
+        wait_idle(url)
+        capacity = asyncio.run(profile_capacity(url, tokens["read"], 3.0, 4))
+        print(f"profiles: {capacity:,.0f} lookups/s with 4 clients in a closed loop", flush=True)
         prof_lat, prof_err = asyncio.run(run_profiles(url, tokens["read"], 500, min(5.0, seconds)))
     finally:
         server.terminate()
@@ -293,6 +328,9 @@ def main() -> int:
     print(f"{'ack -> webhook p99 (ms)':<48}{pct(latencies, 0.99) * 1000:>14,.0f}  <= 1,000")
     print(
         f"{'/v1/track single events (events/s)':<48}{track_done / track_elapsed:>14,.0f}  (batch is {rate / max(1, track_done / track_elapsed):.0f}x)"
+    )
+    print(
+        f"{'profile lookups, closed loop (lookups/s)':<48}{capacity:>14,.0f}  (4 clients; capacity without a target rate)"
     )
     print(f"{'profile lookup at 500/s p50 (ms)':<48}{statistics.median(prof_lat) * 1000:>14,.1f}")
     print(

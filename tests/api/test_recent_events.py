@@ -60,3 +60,16 @@ def test_forget_drops_an_entry_and_a_load_in_flight():
 
     assert [e["event_id"] for e in cache.get("u2", 5, load)] == ["e1"]
     assert cache.wanted({"u2"}) == set()  # the stale result was not kept
+
+
+def test_complete_mode_answers_from_memory_only():
+    cache = RecentEvents(depth=2, max_customers=10)
+    cache.preload({"u1": [ev(1), ev(2), ev(3)]})
+    never = lambda c, n: (_ for _ in ()).throw(AssertionError("no database read expected"))  # noqa: E731
+    assert [e["event_id"] for e in cache.get("u1", 2, never)] == ["e3", "e2"]
+    assert cache.get("nobody", 2, never) == []
+    cache.append({"new": [ev(7)]})  # first seen after the preload: kept
+    assert [e["event_id"] for e in cache.get("new", 2, never)] == ["e7"]
+    cache.forget({"u1"})  # its past changed: the next lookup reads the database once
+    assert [e["event_id"] for e in cache.get("u1", 2, lambda c, n: [ev(1), ev(9)])] == ["e9", "e1"]
+    assert [e["event_id"] for e in cache.get("u1", 2, never)] == ["e9", "e1"]

@@ -126,6 +126,7 @@ class Service:
 
     def _load(self) -> None:
         self.ingestor.load()
+        self.ingestor.preload_recent()
         self.keys.replace(list_keys(self.ws.con))
 
     # -- threads -----------------------------------------------------------------------------------

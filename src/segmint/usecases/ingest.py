@@ -93,6 +93,34 @@ class Ingestor:
         )
         self.customers = {r[0] for r in raw.execute("SELECT customer_id FROM customers").fetchall()}
 
+    def preload_recent(self) -> None:
+        """Fill the recent-events cache with every customer's latest events (stitched), if they fit."""
+        if self.recent is None:
+            return
+        raw = self.raw
+        owners = raw.execute("SELECT count(DISTINCT customer_id) FROM events").fetchone()[0]
+        if owners > self.recent.max_customers:
+            return
+        cols = ", ".join(f"e.{c}" for c in PROFILE_EVENT_COLUMNS)
+        result = raw.execute(
+            f"""
+            WITH links AS (
+                SELECT anonymous_id, arg_max(customer_id, linked_at) AS customer_id FROM identities GROUP BY 1
+            )
+            SELECT coalesce(e.customer_id, l.customer_id) AS owner, {cols}
+            FROM events e LEFT JOIN links l ON e.customer_id IS NULL AND e.anonymous_id = l.anonymous_id
+            WHERE coalesce(e.customer_id, l.customer_id) IS NOT NULL
+            QUALIFY row_number() OVER (
+                PARTITION BY coalesce(e.customer_id, l.customer_id) ORDER BY e.occurred_at DESC, e.event_id DESC
+            ) <= $depth
+            """,
+            {"depth": self.recent.depth},
+        )
+        by_customer: dict[str, list[dict[str, Any]]] = {}
+        for row in result.fetchall():
+            by_customer.setdefault(row[0], []).append(dict(zip(PROFILE_EVENT_COLUMNS, row[1:], strict=True)))
+        self.recent.preload(by_customer)
+
     # -- requests ----------------------------------------------------------------------------------
     def submit(self, rows: Rows) -> Future:
         """Queue rows for the next group commit; the future resolves to an :class:`IngestResult` after

@@ -42,11 +42,26 @@ class RecentEvents:
         self._entries: OrderedDict[str, list[dict[str, Any]]] = OrderedDict()  # newest first
         self._loading: dict[str, list[dict[str, Any]]] = {}
         self._stale: set[str] = set()  # loads that started before a forget: do not keep their result
+        # Complete mode: every customer with events is in memory (preloaded at start, then kept by
+        # commits), so a customer without an entry has no events and no lookup reads the database.
+        self.complete = False
+        self._reload: set[str] = set()  # forgotten in complete mode: read from the database next time
         self._lock = threading.Lock()
+
+    def preload(self, by_customer: dict[str, list[dict[str, Any]]]) -> None:
+        """Every customer's latest events (at start, before any commit); complete if they all fit."""
+        with self._lock:
+            if len(by_customer) > self.max_customers:
+                return
+            for cid, events in by_customer.items():
+                self._entries[cid] = _newest(events, self.depth)
+            self.complete = True
 
     def wanted(self, customers: set[str]) -> set[str]:
         """Which of these customers have cached (or loading) events."""
         with self._lock:
+            if self.complete:
+                return set(customers)
             return {c for c in customers if c in self._entries or c in self._loading}
 
     def forget(self, customers: set[str]) -> None:
@@ -54,6 +69,8 @@ class RecentEvents:
         with self._lock:
             for cid in customers:
                 self._entries.pop(cid, None)
+                if self.complete:
+                    self._reload.add(cid)
                 if cid in self._loading:
                     self._loading[cid] = []
                     self._stale.add(cid)
@@ -68,6 +85,10 @@ class RecentEvents:
                 entry = self._entries.get(cid)
                 if entry is not None:
                     self._entries[cid] = _newest(entry + events, self.depth)
+                elif self.complete and cid not in self._reload:  # a customer first seen now
+                    self._entries[cid] = _newest(events, self.depth)
+            if self.complete and len(self._entries) > self.max_customers:
+                self.complete = False
 
     def get(self, customer_id: str, limit: int, load: Loader) -> list[dict[str, Any]]:
         """The customer's ``limit`` latest events (``load(customer_id, n)`` reads the database on a miss
@@ -79,6 +100,8 @@ class RecentEvents:
             if entry is not None:
                 self._entries.move_to_end(customer_id, last=False)
                 return entry[:limit]
+            if self.complete and customer_id not in self._reload:
+                return []
             buffer = self._loading.setdefault(customer_id, [])
         try:
             rows = load(customer_id, self.depth)
@@ -91,6 +114,7 @@ class RecentEvents:
             if customer_id in self._stale:
                 self._stale.discard(customer_id)
                 return entry[:limit]
+            self._reload.discard(customer_id)
             self._entries[customer_id] = entry
             self._entries.move_to_end(customer_id, last=False)
             while len(self._entries) > self.max_customers:
