@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from segmint.core.synth import arrow
-from segmint.core.synth.calendar import DAY, Calendar
+from segmint.core.synth.calendar import DAY, Calendar, Curve
 from segmint.core.synth.catalog import CATEGORIES, Catalog
 from segmint.core.synth.people import People
 from segmint.core.synth.personas import PERSONAS, persona_table
@@ -37,9 +37,11 @@ PLATFORMS = {
         ("macOS", "Chrome", 0.12), ("Linux", "Firefox", 0.04), ("Linux", "Chrome", 0.03)),
     2: (("iPadOS", "Safari", 0.6), ("Android", "Chrome", 0.4)),
 }  # fmt: skip
-EMAIL_RATE = 0.45  # campaign emails per 30 days per subscriber
+EMAIL_RATE = 0.4  # campaign emails per 30 days per subscriber, on average over the year
 PRELOGIN_P = 0.5  # share of customers who browsed anonymously before signing up
 MEAN_GAP = 50.0  # seconds between events of a session
+SEARCH_P = 0.12  # share of browsing sessions that start with a site search
+PURCHASE_VIEW_P = 0.5  # share of an order's lines whose product page is viewed in the purchase session
 
 
 @dataclass
@@ -71,7 +73,7 @@ def make_behaviour(
 ) -> Behaviour:
     s = _sessions(rng, cal, people, orders, curves)
     web = _session_events(rng, cal, people, orders, catalog, s, block)
-    mail, unsub_at = _email_events(rng, cal, people)
+    mail, unsub_at = _email_events(rng, cal, people, cal.email_curve())
     events = _assemble(rng, cal, people, orders, catalog, web, mail, block)
     identities = _identities(cal, people, s)
     return Behaviour(events=events, identities=identities, unsubscribed_at=unsub_at)
@@ -134,10 +136,16 @@ def _session_events(
     is_p = s.purchase >= 0
     order = np.maximum(s.purchase, 0)
     lines = np.where(is_p, orders.line_count[order], 0)
-    search = (~is_p) & (rng.random(m) < 0.25)
-    views = 1 + np.where(is_p, rng.poisson(0.15, m), rng.poisson(persona_table("extra_views")[s.persona]))
+    search = (~is_p) & (rng.random(m) < SEARCH_P)
+    # A purchase session views some of the order's products (the others go to the cart from a list,
+    # a wish list or a reorder button); a browsing session views at least one product.
+    views = np.where(
+        is_p,
+        rng.binomial(lines, PURCHASE_VIEW_P),
+        1 + rng.poisson(persona_table("extra_views")[s.persona]),
+    )
     cart = rng.random(m) < persona_table("cart_p")[s.persona]
-    adds = np.where(is_p, lines, np.where(cart, np.minimum(1 + rng.poisson(0.4, m), views), 0))
+    adds = np.where(is_p, lines, np.where(cart, np.minimum(1 + rng.poisson(0.25, m), views), 0))
     checkout = np.where(is_p, 1, cart & (rng.random(m) < persona_table("checkout_p")[s.persona]))
     done = is_p.astype(np.int64)
     counts = search + views + adds + checkout + done
@@ -200,17 +208,18 @@ def _session_events(
     }
 
 
-def _email_events(rng, cal: Calendar, people: People):
-    """Campaign emails to subscribers: one campaign per week, each subscriber gets a share of them.
-    Opens follow the customer's open propensity (far lower once they stopped buying), clicks follow
-    opens, and an unsubscribe ends the sends."""
+def _email_events(rng, cal: Calendar, people: People, curve: Curve):
+    """Campaign emails to subscribers: one campaign per week, each subscriber gets a share of them,
+    several times more in the holiday push. Opens follow the customer's open propensity (far lower
+    once they stopped buying), clicks follow opens, and an unsubscribe ends the sends."""
     n = len(people)
     subscribed = ~np.isnan(people.email_from)
     who = np.flatnonzero(subscribed)
     since = people.email_from[who]
-    count = rng.poisson(EMAIL_RATE / 30.0 * (cal.end_s - since) / DAY)
+    until = np.full(len(who), cal.end_s)
+    count = rng.poisson(EMAIL_RATE / 30.0 * curve.mass(since, until))
     owner = np.repeat(who, count)
-    draw = since.repeat(count) + rng.random(len(owner)) * (cal.end_s - since.repeat(count))
+    draw = curve.sample(rng, since.repeat(count), until.repeat(count))
     week = np.floor((draw - cal.start_s) / (7 * DAY))
     send = (
         cal.start_s + week * 7 * DAY + DAY + 9 * 3600.0

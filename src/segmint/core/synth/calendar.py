@@ -76,10 +76,14 @@ class Curve:
 
     def sample(self, rng: np.random.Generator, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """One time per (a, b) pair drawn from the intensity restricted to [a, b]."""
+        return self.at(a, b, rng.random(len(a)))
+
+    def at(self, a: np.ndarray, b: np.ndarray, fraction: np.ndarray) -> np.ndarray:
+        """The time that splits the intensity mass on [a, b] at ``fraction`` (0..1): uniform fractions
+        give inhomogeneous-Poisson times, evenly spaced fractions give a steady cadence."""
         ca = np.interp(a, self.grid, self.cum)
         cb = np.interp(b, self.grid, self.cum)
-        c = ca + rng.random(len(ca)) * (cb - ca)
-        return np.interp(c, self.cum, self.grid)
+        return np.interp(ca + fraction * (cb - ca), self.cum, self.grid)
 
 
 class Calendar:
@@ -128,6 +132,13 @@ class Calendar:
             season = ((m == 11) & (dom >= 10)) | ((m == 12) & (dom <= 23))
             base = base * np.where(season, gift_boost, 1.0)
         return self.curve(base)
+
+    def email_curve(self, holiday_boost: float = 4.0) -> Curve:
+        """Campaign email intensity: a quiet base and a holiday push (November, and December up to
+        Christmas) when retailers send several times as many campaigns."""
+        m, dom = self.month, self.dom
+        holiday = (m == 11) | ((m == 12) & (dom <= 24))
+        return self.curve(np.where(holiday, holiday_boost, 1.0))
 
     def local_clock(self, rng: np.random.Generator, t: np.ndarray, longitude: np.ndarray) -> np.ndarray:
         """Keep the day of ``t`` and draw the hour from the daily rhythm in the customer's local time

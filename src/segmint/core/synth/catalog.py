@@ -132,7 +132,7 @@ def build_catalog(rng: np.random.Generator, calendar: Calendar, size: int = 2000
         }
     )
     cat_weight = np.array([CATEGORY_POPULARITY[c] for c in names])
-    flat = _taste_table(category, price, eco, popularity, len(names))
+    flat = _taste_table(category, price, eco, gift, popularity, len(names))
     return Catalog(
         table=table,
         category=category,
@@ -146,14 +146,20 @@ def build_catalog(rng: np.random.Generator, calendar: Calendar, size: int = 2000
 
 
 def _taste_table(
-    category: np.ndarray, price: np.ndarray, eco: np.ndarray, popularity: np.ndarray, n_cat: int
+    category: np.ndarray,
+    price: np.ndarray,
+    eco: np.ndarray,
+    gift: np.ndarray,
+    popularity: np.ndarray,
+    n_cat: int,
 ):
     """Per taste row (persona x eco), each category's products span [row*n_cat + c, row*n_cat + c + 1)
     by cumulative weight, so one searchsorted picks a product for any (taste, category) pair."""
     rows = []
     for r in range(len(PERSONAS) * 2):
         persona, eco_taste = divmod(r, 2)
-        w = popularity * (price / 40.0) ** PERSONAS[persona].price_taste
+        p = PERSONAS[persona]
+        w = popularity * (price / 40.0) ** p.price_taste * np.where(gift, p.gift_taste, 1.0)
         if eco_taste:
             w = w * np.where(eco, 6.0, 1.0)
         cum = np.empty_like(w)

@@ -130,7 +130,7 @@ def make_people(rng: np.random.Generator, cal: Calendar, first_number: int, n: i
     email_from = np.where(opt_email, created + rng.exponential(0.5, n) * DAY * (rng.random(n) < 0.2), np.nan)
     email_from = np.where(email_from > cal.end_s, np.nan, email_from)
     open_mean = persona_table("open_mean")[persona]
-    open_rate = rng.beta(open_mean * 12.0, (1 - open_mean) * 12.0)
+    open_rate = rng.beta(open_mean * 16.0, (1 - open_mean) * 16.0)
     favourite = rng.choice(len(_CATEGORY_WEIGHTS), size=n, p=_CATEGORY_WEIGHTS)
     survey = rng.random(n) < SURVEY_SHARE
     eco_taste = rng.random(n) < np.where(survey, 0.3, 0.15)
@@ -245,7 +245,9 @@ def _lifetimes(
         else:
             a = np.full(m, cal.start_s + p.signup[0] * cal.span)
             b = np.full(m, cal.start_s + p.signup[1] * cal.span)
-        t = cal.local_clock(rng, curves[k].sample(rng, a, b), longitude[sel])
+        # Recent acquisitions come from always-on campaigns: spread evenly over the recent window.
+        day = a + rng.random(m) * (b - a) if p.recent_days else curves[k].sample(rng, a, b)
+        t = cal.local_clock(rng, day, longitude[sel])
         created[sel] = np.clip(t, a, np.minimum(b, end))
     life = rng.exponential(persona_table("lifetime_days")[persona] * DAY)
     death = created + life

@@ -205,11 +205,26 @@ def _customer_orders(rng: np.random.Generator, cal: Calendar, people: People, cu
         count = rng.poisson(people.rate[idx] * curves[k].mass(a, b))
         who = np.repeat(idx, count)
         lo, hi = np.repeat(a, count), np.repeat(b, count)
-        t = cal.local_clock(rng, curves[k].sample(rng, lo, hi), people.longitude[who])
+        t = cal.local_clock(
+            rng, curves[k].at(lo, hi, _fractions(rng, count, PERSONAS[k].regularity)), people.longitude[who]
+        )
         owners.append(who)
         times.append(np.clip(t, lo + 60, np.maximum(hi, lo + 60)).clip(max=cal.end_s - 60))
         firsts.append(np.zeros(len(who), dtype=bool))
     return np.concatenate(owners), np.concatenate(times), np.concatenate(firsts)
+
+
+def _fractions(rng: np.random.Generator, count: np.ndarray, regularity: float) -> np.ndarray:
+    """Where each customer's repeat orders fall in their active time, as fractions of its intensity
+    mass: with probability ``regularity`` an order keeps to its own slot (the j-th of n equal slots,
+    uniform inside it, so gaps stay close to 1/n: a steady cadence), otherwise anywhere (Poisson)."""
+    total = int(count.sum())
+    u = rng.random(total)
+    if regularity <= 0 or not total:
+        return u
+    n = np.repeat(count, count)
+    j = np.arange(total) - np.repeat(np.cumsum(count) - count, count)
+    return np.where(rng.random(total) < regularity, (j + u) / n, u)
 
 
 def _codes(rng, cal: Calendar, time: np.ndarray, persona: np.ndarray, is_first: np.ndarray) -> np.ndarray:
