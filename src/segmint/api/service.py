@@ -32,6 +32,7 @@ from segmint.adapters.webhooks import Deliverer, Delivery, DeliveryResult, Retry
 from segmint.usecases.api_keys import KeyRing, list_keys
 from segmint.usecases.ingest import Ingestor
 from segmint.usecases.live import Change, LiveEngine, MembershipEvaluator, OutboxItem
+from segmint.usecases.profile_store import ProfileStore
 from segmint.usecases.recent_events import RecentEvents
 from segmint.usecases.workspace import Workspace
 
@@ -76,7 +77,10 @@ class Service:
         self.evaluator = evaluator_factory(self.live_ws)
         self.live = LiveEngine(self.live_ws, self.evaluator)
         self.recent = RecentEvents()
-        self.ingestor = Ingestor(self.ws, self.writer, on_commit=self._on_commit, recent=self.recent)
+        self.profiles = ProfileStore()
+        self.ingestor = Ingestor(
+            self.ws, self.writer, on_commit=self._on_commit, recent=self.recent, profiles=self.profiles
+        )
         self.keys = KeyRing([])
         self._local = threading.local()
         self._tables_seen: dict[str, tuple[bool, float]] = {}
@@ -94,6 +98,8 @@ class Service:
         self._wake = asyncio.Event()
         await self.on_writer(self._load)
         await self.on_live(self.live.load)
+        await self.on_live(self.profiles.load_memberships, self.live_ws.con.con)
+        self.live.listeners.append(lambda changes, _outbox: self.profiles.apply(changes))
         self.live.listeners.append(self._on_changes_threadsafe)
         self.deliverer = Deliverer(
             self._on_delivery_result, self.settings.retry, concurrency=self.settings.webhook_concurrency
@@ -127,6 +133,7 @@ class Service:
     def _load(self) -> None:
         self.ingestor.load()
         self.ingestor.preload_recent()
+        self.profiles.load_customers(self.ws.con.con)
         self.keys.replace(list_keys(self.ws.con))
 
     # -- threads -----------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from typing import Any
 import pyarrow as pa
 
 from segmint.core.schema import CUSTOMERS, EVENTS, IDENTITIES
+from segmint.usecases.profile_store import ProfileStore
 from segmint.usecases.recent_events import PROFILE_EVENT_COLUMNS, RecentEvents
 from segmint.usecases.tracking import EVENT_COLUMNS, Rows
 from segmint.usecases.workspace import Workspace
@@ -67,12 +68,14 @@ class Ingestor:
         executor: Executor,
         on_commit: Callable[[set[str], datetime], None] | None = None,
         recent: RecentEvents | None = None,
+        profiles: ProfileStore | None = None,
     ) -> None:
         self.ws = ws
         self.raw = ws.con.con  # the DuckDB connection; only ever used on the executor's thread
         self.executor = executor
         self.on_commit = on_commit
         self.recent = recent
+        self.profiles = profiles
         self.seen: set[str] = set()
         self.links: dict[str, str] = {}
         self.customers: set[str] = set()
@@ -227,8 +230,21 @@ class Ingestor:
             self.recent.forget(moved)
         if self.recent is not None and new_ids:
             self._remember(columns, all_links)
+        if self.profiles is not None:
+            if links:
+                self.profiles.linked((a, c) for a, c, _ in links)
+            changed = sorted(set(unknown) | {r["customer_id"] for r in customers})
+            if changed:
+                self.profiles.customers_changed(self._customer_rows(changed))
         self.commits += 1
         return touched, committed_at
+
+    def _customer_rows(self, ids: list[str]) -> list[dict[str, Any]]:
+        result = self.raw.execute(
+            "SELECT * FROM customers WHERE customer_id IN (SELECT UNNEST($ids::VARCHAR[]))", {"ids": ids}
+        )
+        names = [d[0] for d in result.description]
+        return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
 
     def _remember(self, columns: dict[str, list[Any]], links: dict[str, str]) -> None:
         """Hand the committed events of customers whose recent events are cached to that cache."""

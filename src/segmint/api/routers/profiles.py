@@ -56,7 +56,13 @@ _TRAITS_SQL = "SELECT to_json(t) FROM traits t WHERE t.customer_id = $c LIMIT 1"
 
 
 def _profile(cur, service, customer_id: str, events: int) -> dict | None:
-    customer, memberships, anon = cur.execute(_PROFILE_SQL, {"c": customer_id}).fetchone()
+    held = service.profiles.get(customer_id)
+    if held is not None:
+        customer, anon, memberships = held
+    else:
+        customer, memberships, anon = cur.execute(_PROFILE_SQL, {"c": customer_id}).fetchone()
+        customer = json.loads(customer) if customer else None
+        memberships = json.loads(memberships) if memberships else []
     anon = list(anon or [])
     recent = (
         service.recent.get(customer_id, events, lambda cid, n: _events(cur, cid, n, anon)) if events else []
@@ -77,11 +83,11 @@ def _profile(cur, service, customer_id: str, events: int) -> dict | None:
             traits_as_of = traits.pop("as_of", None) or traits.pop("_as_of", None)
     return {
         "customer_id": customer_id,
-        "customer": json.loads(customer) if customer else None,
+        "customer": customer,
         "anonymous_ids": anon,
         "traits": traits,
         "traits_as_of": traits_as_of,
-        "memberships": json.loads(memberships) if memberships else [],
+        "memberships": memberships,
         "recent_events": recent,
     }
 
