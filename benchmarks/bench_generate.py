@@ -21,6 +21,9 @@ import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
+
 from segmint.usecases.generate import generate_shop
 
 TABLES = ("customers", "orders", "order_lines", "events", "identities", "personas", "products")
@@ -61,6 +64,7 @@ def run(customers: int, workers: int | None, keep: Path | None) -> dict:
     generate_shop(out, customers, seed=0, workers=workers, stats=stats)
     wall = time.perf_counter() - began
     size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
+    abandonment = cart_abandonment(out / "events")
     if keep is None:
         shutil.rmtree(out.parent, ignore_errors=True)
     return {
@@ -69,7 +73,18 @@ def run(customers: int, workers: int | None, keep: Path | None) -> dict:
         "cpu": stats["cpu_seconds"],
         "counts": stats["counts"],
         "bytes": size,
+        "abandonment": abandonment,
     }
+
+
+def cart_abandonment(events: Path) -> float:
+    """Share of carts (cart ids with an add) that never reach ``order_completed``."""
+    table = ds.dataset(events, format="parquet").to_table(
+        columns=["name", "cart_id"], filter=pc.field("name").isin(["added_to_cart", "order_completed"])
+    )
+    carts = pc.unique(table.filter(pc.equal(table["name"], "added_to_cart"))["cart_id"])
+    bought = pc.unique(table.filter(pc.equal(table["name"], "order_completed"))["cart_id"].drop_null())
+    return 1.0 - len(bought) / max(len(carts), 1)
 
 
 def main() -> None:
@@ -93,7 +108,8 @@ def main() -> None:
         total = sum(c[name] for name in TABLES)
         print(f"  {'all':<12} {total:>12,} {total / r['wall']:>14,.0f} {total / r['cpu']:>15,.0f}")
         print(
-            f"  per customer: {c['orders'] / r['customers']:.1f} orders, {c['events'] / r['customers']:.1f} events"
+            f"  per customer: {c['orders'] / r['customers']:.1f} orders, {c['events'] / r['customers']:.1f} events; "
+            f"cart abandonment {r['abandonment']:.0%} of carts"
         )
     small, large = results
     growth = (large["cpu"] / small["cpu"]) / (large["customers"] / small["customers"])

@@ -158,7 +158,8 @@ def test_sessions_funnels_and_emails(shop5k) -> None:
     assert carts.cart_id.notna().all()
     completed_carts = set(e[e.name == "order_completed"].cart_id)
     abandoned = set(carts.cart_id) - completed_carts
-    assert len(abandoned) > 0.15 * len(set(carts.cart_id))
+    # Real shops lose roughly 60-75% of carts before the order.
+    assert 0.55 < len(abandoned) / len(set(carts.cart_id)) < 0.75
     web = e[e.channel != "email"]
     assert web.session_id.notna().all() and web.device_type.notna().all() and web.os.notna().all()
     assert set(web.device_type) == {"mobile", "desktop", "tablet"}
@@ -214,7 +215,9 @@ def test_personas_differ_in_the_expected_direction(shop5k) -> None:
     _, t = shop5k
     f = persona_features(t, END)
     m = f.groupby(t["personas"].set_index("customer_id").persona.loc[f.index]).median()
-    assert m.frequency.idxmax() == "loyal_high_spender" and m.aov.idxmax() == "loyal_high_spender"
+    assert m.frequency.idxmax() == "loyal_high_spender" and m.monetary.idxmax() == "loyal_high_spender"
+    # Big gift baskets: seasonal buyers spend about as much per order as loyal customers.
+    assert set(m.aov.nlargest(2).index) == {"loyal_high_spender", "seasonal_gift_buyer"}
     assert (
         m.discount_share.idxmax() == "bargain_hunter"
         and m.aov["bargain_hunter"] < m.aov.drop("window_shopper").min() + 1e-9

@@ -194,11 +194,30 @@ def _block_job(
             shop = _SHOPS[key] = Shop(customers, seed=seed, start=start, end=end, block_size=block_size)
     tables = shop.block(block)
     for name in PART_TABLES:
-        pq.write_table(tables[name], Path(out) / name / f"part-{block:05d}.parquet", compression=COMPRESSION)
+        pq.write_table(
+            tables[name],
+            Path(out) / name / f"part-{block:05d}.parquet",
+            compression=COMPRESSION,
+            use_dictionary=_dictionary_columns(name),
+        )
     result: dict = {name: tables[name] for name in FILE_TABLES}
     result["counts"] = {name: t.num_rows for name, t in tables.items()}
     result["cpu_seconds"] = _time.process_time() - started
     return result
+
+
+# Columns that are (nearly) unique per row: dictionary-encoding them only costs time, so Parquet
+# dictionaries are kept to the repetitive text columns (names, labels, product and customer ids).
+UNIQUE_COLUMNS = {"session_id", "cart_id", "anonymous_id"}
+
+
+def _dictionary_columns(name: str) -> list[str]:
+    key = set(TABLES[name].key)
+    return [
+        f.name
+        for f in arrow_schema(name)
+        if pa.types.is_string(f.type) and f.name not in UNIQUE_COLUMNS and f.name not in key
+    ]
 
 
 def _read_meta(out_dir: Path) -> dict:
