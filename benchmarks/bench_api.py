@@ -271,7 +271,7 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--seconds", type=float, default=15.0, help="batch-load duration")
     parser.add_argument("--batch", type=int, default=500, help="events per /v1/batch request")
-    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--concurrency", type=int, default=16)
     args = parser.parse_args()
     seconds = 4.0 if args.quick else args.seconds
 

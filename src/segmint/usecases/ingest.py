@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
@@ -83,6 +84,7 @@ class Ingestor:
         self._lock = threading.Lock()
         self._scheduled = False
         self.commits = 0
+        self.write_seconds = 0.0
 
     # -- start -------------------------------------------------------------------------------------
     def load(self) -> None:
@@ -144,12 +146,14 @@ class Ingestor:
             self._scheduled = False
         if not group:
             return
+        started = time.perf_counter()
         try:
             touched, committed_at = self._write(group)
         except BaseException as exc:
             for p in group:
                 p.future.set_exception(exc)
             return
+        self.write_seconds += time.perf_counter() - started
         for p in group:
             p.result.committed_at = committed_at
             p.future.set_result(p.result)
@@ -256,9 +260,10 @@ class Ingestor:
         if not wanted:
             return
         by_customer: dict[str, list[dict[str, Any]]] = {}
-        for i, owner in enumerate(owners):
+        names = PROFILE_EVENT_COLUMNS
+        for values, owner in zip(zip(*(columns[c] for c in names), strict=True), owners, strict=True):
             if owner in wanted:
-                by_customer.setdefault(owner, []).append({c: columns[c][i] for c in PROFILE_EVENT_COLUMNS})
+                by_customer.setdefault(owner, []).append(dict(zip(names, values, strict=True)))
         self.recent.append(by_customer)
 
     def _link(self, links: list[tuple[str, str, datetime]]) -> None:

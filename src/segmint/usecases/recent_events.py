@@ -84,7 +84,7 @@ class RecentEvents:
                     buffer.extend(events)
                 entry = self._entries.get(cid)
                 if entry is not None:
-                    self._entries[cid] = _newest(entry + events, self.depth)
+                    self._entries[cid] = _prepend(events, entry, self.depth)
                 elif self.complete and cid not in self._reload:  # a customer first seen now
                     self._entries[cid] = _newest(events, self.depth)
             if self.complete and len(self._entries) > self.max_customers:
@@ -120,6 +120,18 @@ class RecentEvents:
             while len(self._entries) > self.max_customers:
                 self._entries.popitem(last=True)
         return entry[:limit]
+
+
+def _prepend(events: list[dict[str, Any]], entry: list[dict[str, Any]], depth: int) -> list[dict[str, Any]]:
+    """Newly committed events in front of a cached entry; the usual case (all newer) needs no merge."""
+    fresh = sorted(events, key=_order, reverse=True)
+    if entry and _order(fresh[-1]) <= _order(entry[0]):
+        return _newest(entry + events, depth)
+    return (fresh + entry)[:depth]
+
+
+def _order(event: dict[str, Any]) -> tuple:
+    return (event["occurred_at"], event["event_id"])
 
 
 def _newest(events: list[dict[str, Any]], depth: int) -> list[dict[str, Any]]:
