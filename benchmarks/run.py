@@ -19,7 +19,9 @@ HERE = Path(__file__).resolve().parent
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("names", nargs="*", help="benchmark names (bench_<name>.py); default: all")
     parser.add_argument("--quick", action="store_true", help="pass --quick to each script")
     args = parser.parse_args()
