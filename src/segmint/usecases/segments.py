@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import ibis
+import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 import pyarrow as pa
 
@@ -256,13 +257,21 @@ def _compile(
 
     ctx = CompileContext(
         traits=traits,
-        events=tables["events"],
+        events=_stitched(tables),
         customers=tables["customers"],
         as_of=as_of,
         catalog=catalog,
         segment_members=lookup,
     )
     return compile_rule(rule, ctx)
+
+
+def _stitched(tables: Mapping[str, ir.Table]) -> ir.Table:
+    """Events with anonymous ones attributed through ``identities``: segments see the stitched
+    customer, as traits do."""
+    from segmint.core.traits.events import stitched_events
+
+    return stitched_events(tables["events"], tables["identities"])
 
 
 def trait_expression(tables: Mapping[str, ir.Table], as_of: datetime, settings: Mapping | None = None):
@@ -300,7 +309,9 @@ def segment_expressions(
         for name in layer:
             _check(rules[name], by_name[name], catalog, rules)
             expr = _compile(rules[name], traits, tables, as_of, catalog, lookup)
-            expr = expr.select("customer_id").distinct()
+            # One member type for every segment (nullable text), whatever joins produced it, so the
+            # per-segment tables can be unioned on any engine.
+            expr = expr.select(customer_id=expr.customer_id.cast(dt.String(nullable=True))).distinct()
             out[name] = materialise(name, expr) if materialise else expr
     return out
 
@@ -880,7 +891,7 @@ def explain(
 
     ctx = CompileContext(
         traits=traits,
-        events=ws.table("events"),
+        events=_stitched(ws.tables()),
         customers=customers,
         as_of=t,
         catalog=catalog,

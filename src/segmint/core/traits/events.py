@@ -63,3 +63,15 @@ def _nullable(table: ir.Table) -> ir.Table:
     """The same columns, all nullable: engines report nullability differently after joins, and a
     union needs equal schemas."""
     return table.select(**{c: table[c].cast(t.copy(nullable=True)) for c, t in table.schema().items()})
+
+
+def stitched_events(events: ir.Table, identities: ir.Table) -> ir.Table:
+    """Every event column, with ``customer_id`` filled from ``identities`` for anonymous events (the
+    same stitching as :func:`resolved_events`, without the time filter: the rule compiler applies its
+    own windows). Rules see the stitched customer exactly as traits do."""
+    known = events.filter(events.customer_id.notnull())
+    anon = events.filter(events.customer_id.isnull() & events.anonymous_id.notnull())
+    links = identity_map(identities).rename(_linked_customer="customer_id", _linked_anon="anonymous_id")
+    joined = anon.inner_join(links, anon.anonymous_id == links._linked_anon)
+    stitched = joined.mutate(customer_id=joined._linked_customer).select(*events.columns)
+    return _nullable(known).union(_nullable(stitched), distinct=False)
