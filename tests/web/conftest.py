@@ -92,6 +92,7 @@ def server(shop) -> str:
 
     # The start-up sweep re-evaluates live segments; the dashboard does not depend on it.
     app = create_app(shop["root"], configure=install, settings=ServiceSettings(sweep_on_start=False))
+    shop["app"] = app  # tests look at its cache and warmer
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)

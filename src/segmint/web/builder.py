@@ -18,6 +18,7 @@ from segmint.core.rules import explain as explain_rule
 from segmint.core.segments import history as hist
 from segmint.core.segments.definition import FAMILIES, SegmentError, segment_from_mapping, segment_to_yaml
 from segmint.core.timeutil import parse_as_of
+from segmint.core.traits.events import stitched_events
 from segmint.usecases import segments as seg
 from segmint.usecases.traits import workspace_catalog
 from segmint.web.queries import definitions, latest_run, traits_as_of
@@ -29,6 +30,12 @@ MAX_RULE_CHARS = 20_000
 
 def _error(exc: RuleError) -> dict[str, Any]:
     return {"kind": exc.kind, "line": exc.line, "column": exc.column, "message": exc.reason}
+
+
+def _catalog(ws):
+    """The trait catalog (a query on products), once per data version on a server view."""
+    memo = getattr(ws, "memo", None)
+    return memo("catalog", lambda: workspace_catalog(ws)) if memo else workspace_catalog(ws)
 
 
 def check_rule(ws, text: str) -> dict[str, Any]:
@@ -46,7 +53,7 @@ def check_rule(ws, text: str) -> dict[str, Any]:
     try:
         rule = parse(text)
         names = frozenset(d.name for d in definitions(ws))
-        check(rule, CheckContext(catalog=workspace_catalog(ws), segments=names))
+        check(rule, CheckContext(catalog=_catalog(ws), segments=names))
     except RuleError as exc:
         return {"ok": False, "error": _error(exc)}
     return {"ok": True}
@@ -61,10 +68,10 @@ def _context(ws, at: datetime) -> CompileContext:
 
     return CompileContext(
         traits=ws.table("traits"),
-        events=ws.table("events"),
+        events=stitched_events(ws.table("events"), ws.table("identities")),
         customers=ws.table("customers"),
         as_of=at,
-        catalog=workspace_catalog(ws),
+        catalog=_catalog(ws),
         segment_members=lookup,
         segments=frozenset(d.name for d in definitions(ws)),
     )

@@ -87,7 +87,9 @@ def definitions(ws) -> list[SegmentDef]:
 
 
 def run_times(ws) -> list[datetime]:
-    return seg.run_times(ws)
+    """Run times, once per data version on a server view (every builder keystroke needs the latest)."""
+    memo = getattr(ws, "memo", None)
+    return list(memo("run_times", lambda: seg.run_times(ws))) if memo else seg.run_times(ws)
 
 
 def latest_run(ws) -> datetime | None:
@@ -98,6 +100,13 @@ def latest_run(ws) -> datetime | None:
 def traits_as_of(ws) -> datetime | None:
     """The time the stored ``traits`` table is for: its own ``as_of`` column when it has one, else the
     latest segment run (the pipeline computes traits for each run)."""
+    memo = getattr(ws, "memo", None)
+    if memo is not None:
+        return memo("traits_as_of", lambda: _traits_as_of(ws))
+    return _traits_as_of(ws)
+
+
+def _traits_as_of(ws) -> datetime | None:
     if not ws.store.exists("traits"):
         return None
     t = ws.table("traits")

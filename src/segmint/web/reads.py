@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 import ibis
 
 from segmint.adapters.store import TableStore
+from segmint.core.schema import CANONICAL
 from segmint.usecases.workspace import Workspace
 
-__all__ = ["AggregateCache", "ReadView", "data_version", "read_view"]
+__all__ = ["AggregateCache", "ReadView", "data_version", "read_view", "run_version"]
 
 T = TypeVar("T")
 _local = threading.local()
@@ -34,26 +35,72 @@ class ReadView(Workspace):
         self.engine = ws.engine
         self.con = ibis.duckdb.from_connection(cursor)
         self.store = TableStore(self.con)
+        self.version: tuple | None = None
+        self._tables: dict[str, ibis.Table] = {}
+        self._memo: dict[str, Any] = {}
+
+    def refresh(self, version: tuple | None) -> ReadView:
+        """Forget bound tables and memos when the data version moved on (a table may have been
+        replaced with other columns)."""
+        if version != self.version:
+            self._tables.clear()
+            self._memo.clear()
+            self.version = version
+        return self
+
+    def table(self, name: str) -> ibis.Table:
+        """The bound table, its schema read once per data version: Ibis reads a table's schema on every
+        ``con.table()``, tens of milliseconds for the wide ``traits`` table, and a page binds dozens."""
+        found = self._tables.get(name)
+        if found is None:
+            found = self._tables[name] = self.con.table(name)
+        return found
+
+    def tables(self) -> Mapping[str, ibis.Table]:
+        return {name: self.table(name) for name in CANONICAL}
+
+    def memo(self, key: str, compute: Callable[[], T]) -> T:
+        """A small value computed once per data version on this view (run times, the trait catalog)."""
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return self._memo[key]
 
     def close(self) -> None:
         """The cursor belongs to the service; nothing to close."""
 
 
-def read_view(service: Any) -> ReadView:
-    """This thread's read view of the service's workspace (created once per thread and service)."""
+def read_view(service: Any, version: tuple | None = None) -> ReadView:
+    """This thread's read view of the service's workspace (created once per thread and service),
+    refreshed to ``version`` when given."""
     views = getattr(_local, "views", None)
     if views is None:
         views = _local.views = {}
     view = views.get(id(service))
     if view is None:
         view = views[id(service)] = ReadView(service.ws, service.cursor())
-    return view
+    return view.refresh(version) if version is not None else view
 
 
 def data_version(service: Any, epoch: int) -> tuple:
     """What the cached aggregates depend on: commits of ingested data, emitted membership changes, and
     the dashboard's own writes (``epoch``, bumped when a segment is saved)."""
     return (service.ingestor.commits, service.live.next_seq, epoch)
+
+
+def run_version(view: ReadView, epoch: int) -> tuple:
+    """What aggregates *at a run time* depend on (KPIs at a run, sizes over runs): the recorded runs
+    and the dashboard's own writes. Live changes and new events move the data version on all the time
+    but do not change what was true at an earlier run, so these survive them. (An event arriving late,
+    dated before the run, shows in these aggregates after the next run.)"""
+
+    def fingerprint() -> tuple:
+        if not view.store.exists("segment_runs"):
+            return (0, None)
+        runs = view.table("segment_runs")
+        row = runs.aggregate(n=runs.count(), at=runs.evaluated_at.max()).to_pyarrow().to_pylist()[0]
+        return (row["n"], row["at"])
+
+    return ("runs", epoch, view.memo("run_fingerprint", fingerprint))
 
 
 class AggregateCache:
@@ -66,9 +113,14 @@ class AggregateCache:
         self.hits = 0
         self.misses = 0
 
-    def clear(self) -> None:
+    def clear(self, which: Callable[[tuple, tuple], bool] | None = None) -> None:
+        """Drop every entry, or those for which ``which(version, key)`` holds."""
         with self._lock:
-            self._items.clear()
+            if which is None:
+                self._items.clear()
+                return
+            for full in [f for f in self._items if which(*f)]:
+                del self._items[full]
 
     def get(self, version: tuple, key: tuple, compute: Callable[[], T]) -> T:
         full = (version, key)

@@ -21,7 +21,7 @@ from segmint.core.segments.definition import FAMILIES
 from segmint.core.timeutil import parse_as_of
 from segmint.errors import SegmintError
 from segmint.web import builder, charts, queries
-from segmint.web.reads import data_version, read_view
+from segmint.web.reads import data_version, read_view, run_version
 from segmint.web.session import COOKIE, MAX_AGE_S, check_login, current_key
 
 router = APIRouter(include_in_schema=False)
@@ -32,16 +32,20 @@ _NEXT = re.compile(r"^/[A-Za-z0-9_\-./?=&%:]*$")
 # ------------------------------------------------------------------ helpers
 
 
-async def _data(request: Request, key: tuple, fn, *args: Any, cache: bool = True):
-    """Run ``fn(view, *args)`` on a read thread; cached per (data version, key)."""
+async def _data(request: Request, key: tuple, fn, *args: Any, cache: bool = True, per_run: bool = False):
+    """Run ``fn(view, *args)`` on a read thread; cached per (data version, key), or with ``per_run``
+    per (recorded runs, key) for aggregates at a run time (see :func:`run_version`)."""
     service = request.app.state.service
     web = request.app.state.web
 
     def run(_cursor):
-        view = read_view(service)
+        version = data_version(service, web.epoch)
+        view = read_view(service, version)
         if not cache:
             return fn(view, *args)
-        return web.cache.get(data_version(service, web.epoch), key, lambda: fn(view, *args))
+        if per_run:
+            version = run_version(view, web.epoch)
+        return web.cache.get(version, key, lambda: fn(view, *args))
 
     return await service.read(run)
 
@@ -103,17 +107,17 @@ async def overview_page(request: Request, as_of: str | None = Query(None, max_le
         "rfm": charts.rfm_heatmap(data["rfm_grid"]),
         "funnel": charts.funnel(data["lifecycle"]),
     }
-    times = await _data(request, ("run_times",), queries.run_times)
+    times = await _data(request, ("run_times",), queries.run_times, per_run=True)
     return _render(request, "overview.html", page="overview", data=data, figs=figs, times=times)
 
 
 async def _shared(request: Request, as_of: datetime | None) -> tuple[datetime | None, list, dict]:
     """The aggregates several pages share, each cached once per data version: the run time a page is
     for (the latest unless asked), every segment's KPIs at it, and every segment's size history."""
-    times = await _data(request, ("run_times",), queries.run_times)
+    times = await _data(request, ("run_times",), queries.run_times, per_run=True)
     at = as_of or (times[-1] if times else None)
-    kpis = await _data(request, ("kpis", at), queries.all_kpis, at)
-    history = await _data(request, ("history",), queries.size_history)
+    kpis = await _data(request, ("kpis", at), queries.all_kpis, at, per_run=True)
+    history = await _data(request, ("history",), queries.size_history, per_run=True)
     return at, kpis, history
 
 

@@ -21,7 +21,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from segmint.web import queries
-from segmint.web.reads import data_version, read_view
+from segmint.web.reads import data_version, read_view, run_version
 
 __all__ = ["HEAVY_MODULES", "Warmer", "wrap_lifespan"]
 
@@ -75,10 +75,12 @@ class Warmer:
         web = self.app.state.web
         version = self._version()
 
-        async def get(key: tuple, fn: Callable[..., Any], *args: Any) -> Any:
+        async def get(key: tuple, fn: Callable[..., Any], *args: Any, per_run: bool = False) -> Any:
             def job(_cursor) -> Any:
                 t0 = time.perf_counter()
-                value = web.cache.get(version, key, lambda: fn(read_view(service), *args))
+                view = read_view(service, version)
+                at = run_version(view, web.epoch) if per_run else version
+                value = web.cache.get(at, key, lambda: fn(view, *args))
                 self.seconds[key] = time.perf_counter() - t0
                 return value
 
@@ -89,10 +91,10 @@ class Warmer:
                 return None
 
         await get(("defs",), queries.definitions)
-        times = await get(("run_times",), queries.run_times) or []
+        times = await get(("run_times",), queries.run_times, per_run=True) or []
         at = times[-1] if times else None
-        kpis = await get(("kpis", at), queries.all_kpis, at)
-        await get(("history",), queries.size_history)
+        kpis = await get(("kpis", at), queries.all_kpis, at, per_run=True)
+        await get(("history",), queries.size_history, per_run=True)
         await get(("overview", None), queries.overview, None)
         if kpis is not None:
             await get(("segments",), queries.segment_list, at, True, kpis)
