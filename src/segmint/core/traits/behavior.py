@@ -1,5 +1,6 @@
-"""Behavioural and technographic traits from events: one aggregation over the (stitched) events, plus
-a per-cart pass for abandoned carts and a per-(device, os, browser, channel) pass for preferences.
+"""Behavioural and technographic traits from events: one aggregation over the (stitched) events into a
+pre-aggregate per (customer, session, email, cart, device, browser, os, channel), from which the
+per-customer counts, distinct sessions and emails, abandoned carts and preferences are all read.
 
 Event names follow the canonical tracking plan: product_viewed, added_to_cart, checkout_started,
 order_completed, search (or products_searched), email_sent / email_opened / email_clicked,
@@ -96,42 +97,68 @@ SPECS: tuple[TraitSpec, ...] = (
 PRIVATE = ("_last_unsub_at", "_app_events", "_event_channel")
 
 
+# Pre-aggregate counts only the email pass reads (per-email sent / opened / clicked in 90 days) and
+# the interactive-event weight only the preference pass reads.
+_PER_EMAIL = ("_n", "_s", "_o", "_c")
+
+
 def build_events(tables: Mapping[str, ir.Table], as_of: datetime, settings: dict[str, Any]) -> ir.Table:
+    # One pass over the (large) events table: a pre-aggregate per (customer, session, email, cart,
+    # device, browser, os, channel) holds every count and time the traits need, and each trait is then
+    # read from that much smaller table. Distinct counts become counts of groups (a session is counted
+    # in a window when its latest own event falls in it), which avoids COUNT(DISTINCT) over raw events.
     ev = resolved_events(tables, as_of)
     name = ev.name
     own = ~name.isin([SENT])
-    email_key = ev.campaign_id.fill_null(ev.event_id)
-    w90 = within(ev.occurred_at, as_of, 90)
-    device = ev.device_type.lower()
     interactive = ~name.isin(EMAIL_EVENTS)
+    device = ev.device_type.lower()
+    null_s = ibis.null("string")
 
     def count(event: str | tuple[str, ...], days: int) -> ir.IntegerValue:
         names = [event] if isinstance(event, str) else list(event)
         return ev.event_id.count(where=name.isin(names) & within(ev.occurred_at, as_of, days))
 
-    agg = ev.group_by("customer_id").agg(
-        **{
-            f"sessions_{d}d": ev.session_id.nunique(where=own & within(ev.occurred_at, as_of, d))
-            for d in (7, 30, 90)
-        },
+    w90 = within(ev.occurred_at, as_of, 90)
+    sums = {
         **{f"product_views_{d}d": count(VIEW, d) for d in (7, 30, 90)},
         **{f"cart_adds_{d}d": count(CART, d) for d in (7, 30, 90)},
-        checkouts_30d=count(CHECKOUT, 30),
-        searches_30d=count(SEARCHES, 30),
-        last_seen_at=ev.occurred_at.max(where=own),
-        email_sent_90d=count(SENT, 90),
-        _sent=email_key.nunique(where=(name == SENT) & w90),
-        _opened=email_key.nunique(where=(name == OPENED) & w90),
-        _clicked=email_key.nunique(where=(name == CLICKED) & w90),
-        _last_unsub_at=ev.occurred_at.max(where=name == UNSUBSCRIBED),
-        _mobile=ev.event_id.count(where=interactive & (device == "mobile")),
-        _with_device=ev.event_id.count(where=interactive & device.notnull()),
-        _app_events=ev.event_id.count(where=ev.channel.lower() == "app"),
+        "checkouts_30d": count(CHECKOUT, 30),
+        "searches_30d": count(SEARCHES, 30),
+        "email_sent_90d": count(SENT, 90),
+        "_mobile": ev.event_id.count(where=interactive & (device == "mobile")),
+        "_with_device": ev.event_id.count(where=interactive & device.notnull()),
+        "_app_events": ev.event_id.count(where=ev.channel.lower() == "app"),
+        "_n": ev.count(where=interactive),
+        "_s": ev.count(where=(name == SENT) & w90),
+        "_o": ev.count(where=(name == OPENED) & w90),
+        "_c": ev.count(where=(name == CLICKED) & w90),
+    }
+    maxes = {
+        "_own_at": ev.occurred_at.max(where=own),
+        "_last_unsub_at": ev.occurred_at.max(where=name == UNSUBSCRIBED),
+        "_last_add": ev.occurred_at.max(where=name == CART),
+        "_last_order": ev.occurred_at.max(where=name == ORDER),
+    }
+    pre = ev.group_by(
+        "customer_id",
+        "session_id",
+        _email=ibis.ifelse(name.isin([SENT, OPENED, CLICKED]), ev.campaign_id.fill_null(ev.event_id), null_s),
+        _cart=ibis.ifelse(name.isin([CART, ORDER]), ev.cart_id, null_s),
+        device=ibis.ifelse(interactive, device, null_s),
+        browser=ibis.ifelse(interactive, ev.browser, null_s),
+        os=ibis.ifelse(interactive, ev.os, null_s),
+        channel=ibis.ifelse(interactive, ev.channel.lower(), null_s),
+    ).agg(**sums, **maxes)
+
+    sessions = _sessions(pre, as_of)
+    agg = pre.group_by("customer_id").agg(
+        **{k: pre[k].sum() for k in sums if k not in _PER_EMAIL},
+        last_seen_at=pre._own_at.max(),
+        _last_unsub_at=pre._last_unsub_at.max(),
     )
+    emails = _distinct_emails(pre)
     agg = agg.mutate(
         days_since_last_seen=whole_days_since(agg.last_seen_at, as_of),
-        email_open_rate_90d=_capped_rate(agg._opened, agg._sent),
-        email_click_rate_90d=_capped_rate(agg._clicked, agg._sent),
         unsubscribed=agg._last_unsub_at.notnull(),
         mobile_share=ibis.ifelse(
             agg._with_device > 0,
@@ -140,29 +167,25 @@ def build_events(tables: Mapping[str, ir.Table], as_of: datetime, settings: dict
         ),
     )
 
-    tech = ev.filter(interactive).select(
-        "customer_id",
-        device=device,
-        browser=ev.browser,
-        os=ev.os,
-        channel=ev.channel.lower(),
-        n=ibis.literal(1),
-    )
-    combos = tech.group_by("customer_id", "device", "browser", "os", "channel").agg(n=tech.n.sum())
-    device_top = top_value(combos, "device")
-    browser_top = top_value(combos, "browser")
-    os_top = top_value(combos, "os")
-    channel_top = top_value(combos, "channel")
-    carts = abandoned_carts(ev, as_of, settings["abandon_after_minutes"])
+    device_top = top_value(pre, "device", "_n")
+    browser_top = top_value(pre, "browser", "_n")
+    os_top = top_value(pre, "os", "_n")
+    channel_top = top_value(pre, "channel", "_n")
+    carts = abandoned_carts(pre, as_of, settings["abandon_after_minutes"])
 
     joined = (
-        agg.left_join(device_top, agg.customer_id == device_top.customer_id)
+        agg.left_join(sessions, agg.customer_id == sessions.customer_id)
+        .left_join(emails, agg.customer_id == emails.customer_id)
+        .left_join(device_top, agg.customer_id == device_top.customer_id)
         .left_join(browser_top, agg.customer_id == browser_top.customer_id)
         .left_join(os_top, agg.customer_id == os_top.customer_id)
         .left_join(channel_top, agg.customer_id == channel_top.customer_id)
         .left_join(carts, agg.customer_id == carts.customer_id)
         .select(
             agg,
+            **{f"sessions_{d}d": sessions[f"sessions_{d}d"].fill_null(0) for d in (7, 30, 90)},
+            email_open_rate_90d=_capped_rate(emails._opened, emails._sent),
+            email_click_rate_90d=_capped_rate(emails._clicked, emails._sent),
             preferred_device=device_top.device,
             preferred_browser=browser_top.browser,
             preferred_os=os_top.os,
@@ -174,13 +197,36 @@ def build_events(tables: Mapping[str, ir.Table], as_of: datetime, settings: dict
     return joined.select("customer_id", *(s.name for s in SPECS), *PRIVATE)
 
 
-def abandoned_carts(ev: ir.Table, as_of: datetime, minutes: float) -> ir.Table:
-    """(customer_id, abandoned_carts_7d, abandoned_carts_30d) for customers with any cart; see the
+def _sessions(pre: ir.Table, as_of: datetime) -> ir.Table:
+    """(customer_id, sessions_7d/30d/90d): distinct sessions with an own event in each window, i.e.
+    sessions whose latest own event falls in it."""
+    rows = pre.filter(pre.session_id.notnull() & pre._own_at.notnull())
+    per = rows.group_by("customer_id", "session_id").agg(last=rows._own_at.max())
+    return per.group_by("customer_id").agg(
+        **{f"sessions_{d}d": per.count(where=within(per.last, as_of, d)) for d in (7, 30, 90)}
+    )
+
+
+def _distinct_emails(pre: ir.Table) -> ir.Table:
+    """(customer_id, _sent, _opened, _clicked): distinct emails (campaign, else event) sent, opened and
+    clicked in the last 90 days, from the pre-aggregate's per-email counts."""
+    rows = pre.filter(pre._email.notnull())
+    per = rows.group_by("customer_id", "_email").agg(s=rows._s.sum(), o=rows._o.sum(), c=rows._c.sum())
+    return per.group_by("customer_id").agg(
+        _sent=per.count(where=per.s > 0),
+        _opened=per.count(where=per.o > 0),
+        _clicked=per.count(where=per.c > 0),
+    )
+
+
+def abandoned_carts(pre: ir.Table, as_of: datetime, minutes: float) -> ir.Table:
+    """(customer_id, abandoned_carts_7d, abandoned_carts_30d) for customers with any cart, from the
+    events pre-aggregate (its ``_cart`` key and per-group ``_last_add`` / ``_last_order``); see the
     module docstring for the exact definition."""
-    rows = ev.filter(ev.name.isin([CART, ORDER]) & ev.cart_id.notnull())
-    per_cart = rows.group_by("customer_id", "cart_id").agg(
-        last_add=rows.occurred_at.max(where=rows.name == CART),
-        last_order=rows.occurred_at.max(where=rows.name == ORDER),
+    rows = pre.filter(pre._cart.notnull())
+    per_cart = rows.group_by("customer_id", cart_id=rows._cart).agg(
+        last_add=rows._last_add.max(),
+        last_order=rows._last_order.max(),
     )
     limit = minutes * 60.0
     gap = per_cart.last_order.epoch_seconds() - per_cart.last_add.epoch_seconds()
