@@ -52,6 +52,22 @@ def test_score_writes_predictions_engine_equals_numpy(cdnow_ws):
     assert row.run_id == run["run_id"]
     assert numpy_.clv_12m.notna().all() and (numpy_.clv_12m > 0).all()
     assert (numpy_.next_order_at > numpy_.as_of).all()
+    # P(at least one order in 30 days) = P(alive) (1 - ((alpha+T)/(alpha+T+t))^(r+x)), t in weeks.
+    p = run["parameters"]
+    x, t_x, T = 2.0, 30.43, 38.86
+    none = ((p["alpha"] + T) / (p["alpha"] + T + 30 / 7)) ** (p["r"] + x)
+    want = m.probability_alive(x, t_x, T) * (1 - none)
+    assert m.probability_purchase_within(30 / 7, x, t_x, T) == pytest.approx(want, rel=1e-12)
+    assert numpy_.purchase_propensity_30d.between(0, 1).all()
+    # The scores are traits usable in rules: p_alive, churn_risk = 1 - p_alive, CLV percentile.
+    from segmint.usecases.traits import compute_traits
+
+    compute_traits(cdnow_ws, CALIBRATION_END)
+    traits = cdnow_ws.table("traits").to_pandas().set_index("customer_id").loc[numpy_.customer_id]
+    np.testing.assert_allclose(traits.p_alive, numpy_.p_alive, rtol=1e-12)
+    np.testing.assert_allclose(traits.churn_risk, 1 - numpy_.p_alive.to_numpy(), rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(traits.clv_12m, numpy_.clv_12m, rtol=1e-12)
+    assert traits.clv_12m_percentile.min() == 0 and traits.clv_12m_percentile.max() == 1
     assert 0 < m.probability_alive(2, 30.43, 38.86) < 1
 
 

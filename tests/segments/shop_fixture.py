@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 
 import pyarrow as pa
 
-from segmint.core.schema import CANONICAL
+from segmint.core.schema import CANONICAL, DERIVED
 
 AS_OF = datetime(2025, 7, 1)
 
@@ -133,13 +133,38 @@ def _table(name: str, rows: list[dict]) -> pa.Table:
     return pa.table({k: pa.array(v, schema.field(k).type) for k, v in cols.items()}, schema=schema)
 
 
+# Model scores (the ``predictions`` table): c07 has an older run (churn risk 0.95) and a newer one
+# (0.2), c02 a run scored as of a time after AS_OF: the predictive traits take the newest row at or
+# before AS_OF. clv_12m ranks c05 < c04 < c03 < c07 < c02 < c01 (percent_rank 0, .2, .4, .6, .8, 1).
+def _prediction(cid, run, days_before, p_alive, clv, propensity):
+    return {
+        "customer_id": cid, "run_id": run, "as_of": AS_OF - timedelta(days=days_before), "p_alive": p_alive,
+        "expected_orders_90d": None, "clv_12m": clv, "purchase_propensity_30d": propensity,
+        "next_order_at": None, "scored_at": AS_OF - timedelta(days=days_before),
+    }  # fmt: skip
+
+
+PREDICTIONS = [
+    _prediction("c01", "r2", 1, 0.95, 900.0, 0.6),
+    _prediction("c02", "r2", 1, 0.9, 400.0, 0.7),
+    _prediction("c02", "r3", -5, 0.01, 1.0, 0.0),
+    _prediction("c03", "r2", 1, 0.5, 150.0, 0.3),
+    _prediction("c04", "r2", 1, 0.2, 60.0, 0.05),
+    _prediction("c05", "r2", 1, 0.1, 10.0, 0.02),
+    _prediction("c07", "r1", 60, 0.05, 5.0, 0.01),
+    _prediction("c07", "r2", 1, 0.8, 200.0, 0.45),
+]
+
+
 def shop_tables() -> dict[str, pa.Table]:
+    predictions = DERIVED["predictions"].schema.to_pyarrow()
     return {
         "customers": _table("customers", CUSTOMERS),
         "orders": _table("orders", ORDERS),
         "order_lines": _table("order_lines", LINES),
         "products": _table("products", PRODUCTS),
         "events": _table("events", _events()),
+        "predictions": pa.Table.from_pylist(PREDICTIONS, schema=predictions),
     }
 
 
@@ -182,4 +207,9 @@ EXPECTED = {
     "lifecycle_growing": {"c02"},
     "lifecycle_at_risk": {"c04"},
     "lifecycle_lapsed": {"c05"},
+    "predicted_high_churn_risk": {"c04", "c05"},
+    "predicted_clv_top": {"c01", "c02"},
+    "predicted_clv_middle": {"c03", "c07"},
+    "predicted_clv_low": {"c04", "c05"},
+    "likely_to_buy_soon": {"c01", "c02", "c07"},
 }

@@ -90,6 +90,19 @@ AT_T = {
     # c1: last order before the 90d window 2024-11-20, first inside 2025-05-31: 192-day gap > 180.
     # c6: 2025-01-15 then 2025-04-15: 90-day gap, so active. c5: 211 days > 180: lapsed.
     "lifecycle_stage": row("reactivated", "new", "prospect", "prospect", "lapsed", "active"),
+    # predictive: no model has scored this shop (no predictions table passed), so all missing.
+    **{
+        name: row(N, N, N, N, N, N)
+        for name in (
+            "p_alive",
+            "expected_orders_90d",
+            "clv_12m",
+            "clv_12m_percentile",
+            "churn_risk",
+            "purchase_propensity_30d",
+            "next_order_at",
+        )
+    },
     # behavioral. c1 sessions: 7d s1 s3 (s2 exactly 7d old is out); 30d + s2 s5 s6; 90d + s4 s0.
     # c3 is the stitched anonymous a3 (linked after T); a4 is never linked.
     "sessions_7d": row(2, 0, 1, 0, 0, 0),

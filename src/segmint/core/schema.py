@@ -477,6 +477,7 @@ PREDICTIONS = TableSpec(
         "clv_12m": F64,
         "next_order_at": TS,
         "scored_at": TS,
+        "purchase_propensity_30d": F64,
     },
 )
 

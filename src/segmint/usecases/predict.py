@@ -189,6 +189,10 @@ def score(
         )
     else:
         clv = np.full(len(df), np.nan)
+    if hasattr(model, "probability_purchase_within"):
+        propensity = model.probability_purchase_within(30 / days, x, t_x, T)
+    else:  # Pareto/NBD: no closed form here yet (see the issue-4 report)
+        propensity = np.full(len(df), np.nan)
     wait = model.time_to_next_purchase(x, t_x, T) * days
     next_at = [when + timedelta(days=float(w)) if np.isfinite(w) and w < 3.6e6 else None for w in wait]
     scored_at = _now()
@@ -201,6 +205,7 @@ def score(
             "expected_orders_90d": df.expected_orders_90d.to_numpy(float),
             "clv_12m": pa.array(clv, pa.float64(), mask=~np.isfinite(clv)),
             "next_order_at": pa.array(next_at, pa.timestamp("us")),
+            "purchase_propensity_30d": pa.array(propensity, pa.float64(), mask=~np.isfinite(propensity)),
             "scored_at": pa.array([scored_at] * len(df), pa.timestamp("us")),
         }
     )

@@ -14,7 +14,7 @@ from typing import Any
 import ibis
 
 from segmint.core.timeutil import DurationError, parse_as_of
-from segmint.core.traits import Catalog, default_catalog, trait_table
+from segmint.core.traits import Catalog, default_catalog, predictive, trait_table
 from segmint.core.traits.catalog import FAMILIES
 from segmint.errors import SegmintError
 from segmint.usecases.workspace import Workspace
@@ -26,6 +26,7 @@ __all__ = [
     "compute_traits",
     "profile",
     "trait_settings",
+    "trait_sources",
     "workspace_catalog",
 ]
 
@@ -51,10 +52,19 @@ class TraitsRun:
 
 
 def workspace_catalog(ws: Workspace) -> Catalog:
-    """The built-in catalog with a share trait for every product category in the workspace."""
+    """The built-in catalog with a share trait for every product category in the workspace, and the
+    predictive traits (newest model scores; missing until ``segmint predict score`` has run)."""
     products = ws.table("products")
     rows = products.filter(products.category.notnull()).select("category").distinct().to_pyarrow()
     return default_catalog(sorted(rows.column("category").to_pylist()))
+
+
+def trait_sources(ws: Workspace) -> dict[str, ibis.Table]:
+    """The tables trait groups read: the canonical ones, plus ``predictions`` when the workspace has it."""
+    tables = dict(ws.tables())
+    if predictive.PREDICTIONS_KEY in ws.con.list_tables():
+        tables[predictive.PREDICTIONS_KEY] = ws.table(predictive.PREDICTIONS_KEY)
+    return tables
 
 
 def trait_settings(ws: Workspace) -> dict[str, Any]:
@@ -73,7 +83,7 @@ def compute_traits(ws: Workspace, as_of: str | datetime | date | None = None) ->
     instant = _as_of(as_of)
     started = time.perf_counter()
     catalog = workspace_catalog(ws)
-    expr = trait_table(ws.tables(), instant, catalog, trait_settings(ws))
+    expr = trait_table(trait_sources(ws), instant, catalog, trait_settings(ws))
     ws.store.replace(TRAITS_TABLE, expr)
     customers = ws.count(TRAITS_TABLE)
     return TraitsRun(
@@ -91,7 +101,7 @@ def profile(ws: Workspace, customer_id: str, as_of: str | datetime | date | None
     that rank customers (RFM) still rank the whole population, so the engine does the full work."""
     instant = _as_of(as_of)
     catalog = workspace_catalog(ws)
-    table = trait_table(ws.tables(), instant, catalog, trait_settings(ws))
+    table = trait_table(trait_sources(ws), instant, catalog, trait_settings(ws))
     rows = table.filter(table.customer_id == ibis.literal(str(customer_id))).to_pyarrow().to_pylist()
     if not rows:
         raise TraitsError(

@@ -21,7 +21,7 @@ import ibis
 import ibis.expr.types as ir
 
 from segmint.core.timeutil import to_utc_naive
-from segmint.core.traits import behavior, combined, needs, profile, rfm, value
+from segmint.core.traits import behavior, combined, needs, predictive, profile, rfm, value
 from segmint.core.traits.catalog import Catalog, TraitGroup
 from segmint.core.traits.settings import resolve_settings
 
@@ -30,7 +30,8 @@ __all__ = ["default_catalog", "trait_table"]
 
 def default_catalog(categories: Iterable[str] = ()) -> Catalog:
     """Every built-in trait, in groups. ``categories`` (the product categories of a workspace) add one
-    ``share_<category>`` trait each; without them only the fixed traits are listed."""
+    ``share_<category>`` trait each; without them only the fixed traits are listed. The predictive
+    traits read ``tables["predictions"]`` when given, and are missing otherwise."""
     return Catalog(
         [
             profile.GROUP,
@@ -39,6 +40,7 @@ def default_catalog(categories: Iterable[str] = ()) -> Catalog:
             needs.make_group(categories),
             rfm.GROUP,
             combined.GROUP,
+            predictive.GROUP,
         ]
     )
 

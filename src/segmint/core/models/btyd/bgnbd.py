@@ -95,6 +95,16 @@ class _BetaGeometric(TransactionFitter):
         tail = np.exp((a - 1) * np.log1p(-z)) * hyp2f1(a + b - 1 + d - r, a - 1, c, z)
         return c / (a - 1) * (1.0 - tail) * self.probability_alive(x, t_x, T)
 
+    def probability_purchase_within(self, t: Any, x: Any, t_x: Any, T: Any) -> np.ndarray:
+        """P(at least one purchase in (T, T + t] | history). A customer drops out only right after a
+        purchase, so one alive at T buys nothing in the next t exactly when the Poisson process has no
+        event: with lambda ~ Gamma(r + x, alpha + T) a posteriori, that is ((alpha+T)/(alpha+T+t))^(r+x)."""
+        x, t_x, T = self._inputs(x, t_x, T)
+        t = np.asarray(t, dtype=float)
+        r, alpha, _, _ = self._params()
+        none_if_alive = np.exp(-(r + x) * np.log1p(t / (alpha + T)))
+        return self.probability_alive(x, t_x, T) * (1.0 - none_if_alive)
+
     def expected_purchases_new_customer(self, t: Any) -> np.ndarray:
         t = np.asarray(t, dtype=float)
         zero = np.zeros_like(t)
