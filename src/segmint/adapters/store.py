@@ -160,6 +160,18 @@ class TableStore:
         if keep:
             self.drop(merged)
 
+    def delete(self, spec: TableSpec, staged: str) -> None:
+        """Delete the rows of ``spec.name`` whose key matches a row of ``staged`` (which holds at least
+        the key columns). Only the matching rows are touched, so removing a few members of a large
+        table costs what they cost, not a rebuild."""
+        key = list(spec.key)
+        if self.is_duckdb:
+            on = " AND ".join(f"t.{_q(k)} = s.{_q(k)}" for k in key)
+            self.con.raw_sql(f"DELETE FROM {_q(spec.name)} t USING {_q(staged)} s WHERE {on}")
+            return
+        kept = self.con.table(spec.name).anti_join(self.con.table(staged), key).to_pyarrow()
+        self.con.create_table(spec.name, kept, overwrite=True)
+
     def _is_empty(self, name: str) -> bool:
         return self.con.table(name).limit(1).count().to_pyarrow().as_py() == 0
 

@@ -28,7 +28,7 @@ import pyarrow as pa
 from segmint.core.rules import nodes as n
 from segmint.core.rules.errors import RuleCycleError, RuleError
 from segmint.core.rules.parser import parse
-from segmint.core.schema import CHANGES, MEMBERSHIP_HISTORY, SEGMENT_RUNS, SEGMENTS
+from segmint.core.schema import CHANGES, MEMBERSHIP_HISTORY, MEMBERSHIPS, SEGMENT_RUNS, SEGMENTS
 from segmint.core.segments import history as hist
 from segmint.core.segments.definition import SegmentDef, SegmentError, parse_segment_yaml, segment_to_yaml
 from segmint.core.segments.kpis import customer_facts, segment_kpis
@@ -529,6 +529,8 @@ def _record(
     temps: list[ir.Table],
 ) -> dict[str, SegmentRun]:
     bounds_rows, forward = _bounds(ws, as_of, versions)
+    if forward and not _ran_at(ws, as_of, versions):
+        return _record_forward(ws, as_of, versions, members_all, cause or "run", temps)
     bounds = _temp(ws, ibis.memtable(bounds_rows), "bounds")
     temps.append(bounds)
     history = ws.table("membership_history")
@@ -610,6 +612,140 @@ def _record(
         )
         for name in versions
     }
+
+
+def _ran_at(ws: Workspace, as_of: datetime, versions: Mapping[str, int]) -> bool:
+    """Whether any of these segments already has a run at ``as_of`` (a re-run of that time)."""
+    runs = ws.table("segment_runs")
+    hit = runs.filter(runs.as_of == ibis.literal(as_of, type="timestamp"), runs.segment.isin(list(versions)))
+    return bool(hit.count().to_pyarrow().as_py())
+
+
+def _record_forward(
+    ws: Workspace,
+    as_of: datetime,
+    versions: Mapping[str, int],
+    members_all: ir.Table,
+    cause: str,
+    temps: list[ir.Table],
+) -> dict[str, SegmentRun]:
+    """History for a run later than every earlier run of its segments (the usual ``segmint run``).
+
+    Then the members at the previous run are exactly the open intervals, and :func:`hist.rebuild`
+    reduces to: customers in the new members but not in an open interval enter (a new open interval
+    from ``as_of``), open intervals whose customer is no longer a member exit (closed at ``as_of``),
+    everyone else is untouched. Only those changed (segment, customer) pairs are written: history,
+    the change log and current memberships are updated in place rather than rebuilt, so a run costs
+    the size of the members plus the size of the change, not of the whole history."""
+    t = ibis.literal(as_of, type="timestamp")
+    names = list(versions)
+    key = ["segment", "customer_id"]
+    h = ws.table("membership_history")
+    prev = h.filter(h.valid_to.isnull(), h.segment.isin(names))
+    version_rows = pa.table(
+        {
+            "segment": pa.array(names, pa.string()),
+            "version": pa.array([versions[x] for x in names], pa.int64()),
+        }
+    )
+    vers = _temp(ws, ibis.memtable(version_rows), "versions")
+    temps.append(vers)
+    new = members_all.anti_join(prev, key)
+    new = new.inner_join(vers, "segment")
+    entered = _temp(
+        ws,
+        new.select(
+            segment=new.segment.cast("string"),
+            customer_id=new.customer_id.cast("string"),
+            valid_from=t,
+            valid_to=ibis.null("timestamp"),
+            segment_version=new.version.cast("int64"),
+        ),
+        "entered",
+    )
+    gone = prev.anti_join(members_all, key)
+    exited = _temp(
+        ws,
+        gone.select(
+            "segment",
+            "customer_id",
+            valid_from=gone.valid_from,
+            valid_to=t,
+            segment_version=gone.segment_version,
+        ),
+        "exited",
+    )
+    temps.extend([entered, exited])
+    n_entered = _per_segment(entered)
+    n_exited = _per_segment(exited)
+
+    # History: closed intervals replace their open selves (same key), new intervals are added.
+    if n_entered or n_exited:
+        changed = _temp(ws, entered.union(exited), "changed")
+        temps.append(changed)
+        ws.store.upsert(MEMBERSHIP_HISTORY, _name(changed))
+
+    # Change log: this run's entries and exits, numbered after the last one in a stable order.
+    if n_entered or n_exited:
+        moves = entered.mutate(kind=ibis.literal("entered")).union(exited.mutate(kind=ibis.literal("exited")))
+        start = int(ws.table("changes").seq.max().fill_null(0).to_pyarrow().as_py())
+        ordered = moves.mutate(
+            at=t,
+            seq=ibis.row_number().over(order_by=["segment", "kind", "customer_id"]) + start + 1,
+            cause=ibis.literal(cause),
+        )
+        ws.store.append("changes", ordered.select(*CHANGES.columns))
+
+    counts = _per_segment(members_all)
+    _record_runs(ws, as_of, versions, counts)
+    _update_memberships(ws, versions, entered, exited)
+    return {
+        name: SegmentRun(
+            name=name,
+            version=versions[name],
+            members=int(counts.get(name, 0)),
+            entered=int(n_entered.get(name, 0)),
+            exited=int(n_exited.get(name, 0)),
+        )
+        for name in versions
+    }
+
+
+def _per_segment(table: ir.Table) -> dict[str, int]:
+    rows = table.group_by("segment").aggregate(n=table.count()).to_pyarrow().to_pylist()
+    return {r["segment"]: int(r["n"]) for r in rows}
+
+
+def _update_memberships(
+    ws: Workspace, versions: Mapping[str, int], entered: ir.Table, exited: ir.Table
+) -> None:
+    """Current memberships (open intervals of the segments defined now), changed in place: exits
+    removed, entries added, segments no longer defined dropped. Should the table not match history
+    afterwards (it was written by an older Segmint, say), it is rebuilt from history."""
+    defined = _defined_segments(ws, versions)
+    m = ws.table("memberships")
+    stale = _temp(ws, m.filter(~m.segment.isin(defined)).select("segment", "customer_id"), "stale")
+    try:
+        ws.store.delete(MEMBERSHIPS, _name(exited))
+        ws.store.delete(MEMBERSHIPS, _name(stale))
+    finally:
+        ws.store.drop(_name(stale))
+    ws.store.append(
+        "memberships",
+        entered.select(
+            "segment", "customer_id", since=entered.valid_from, segment_version=entered.segment_version
+        ),
+    )
+    h = ws.table("membership_history")
+    current = h.filter(h.valid_to.isnull(), h.segment.isin(defined))
+    have = int(ws.table("memberships").count().to_pyarrow().as_py())
+    if have != int(current.count().to_pyarrow().as_py()):
+        ws.store.replace(
+            "memberships",
+            current.select(
+                "segment", "customer_id", since=current.valid_from, segment_version=current.segment_version
+            ),
+        )
 
 
 def record_run(
