@@ -47,6 +47,33 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a process (all its threads) has used, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu() -> float:
+    t = os.times()
+    return t.user + t.system
+
+
+class CpuMeter:
+    """CPU seconds the server and this (client) process use during a phase: the figures that stay
+    meaningful when other work shares the cores and wall-clock rates drop."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.server0, self.client0, self.wall0 = cpu_seconds(pid), own_cpu(), time.perf_counter()
+
+    def stop(self) -> tuple[float, float, float]:
+        return (
+            cpu_seconds(self.pid) - self.server0,
+            own_cpu() - self.client0,
+            time.perf_counter() - self.wall0,
+        )
+
+
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
@@ -295,23 +322,32 @@ def main() -> int:
         asyncio.run(run_batches(url, tokens["ingest"], BatchLoad(50, 4, seed=9), 5, 2))
         time.sleep(3)
 
+        meter = CpuMeter(server.pid)
         acked, elapsed, ack_time, failures = asyncio.run(
             run_batches(url, tokens["ingest"], load, seconds, args.concurrency)
         )
         rate = acked / elapsed
+        batch_cpu = meter.stop()
         print(f"batch: {acked:,} events in {elapsed:.1f} s", flush=True)
         settle = time.time() + 10
         while time.time() < settle and not set(ack_time) <= set(receiver.arrivals):
             time.sleep(0.05)
         latencies = [receiver.arrivals[u] - t for u, t in ack_time.items() if u in receiver.arrivals]
         missing = len(set(ack_time) - set(receiver.arrivals))
+        wait_idle(url)
+        drained_cpu = meter.stop()  # everything the batch load caused, live evaluation included
+        live_stats = httpx.get(url + "/health", timeout=10).json()["live"]
 
+        meter = CpuMeter(server.pid)
         track_done, track_elapsed = asyncio.run(run_track(url, tokens["ingest"], min(5.0, seconds), 16))
+        track_cpu = meter.stop()
         print(f"track: {track_done:,} events in {track_elapsed:.1f} s", flush=True)
         wait_idle(url)
         capacity = asyncio.run(profile_capacity(url, tokens["read"], 3.0, 4))
         print(f"profiles: {capacity:,.0f} lookups/s with 4 clients in a closed loop", flush=True)
+        meter = CpuMeter(server.pid)
         prof_lat, prof_err = asyncio.run(run_profiles(url, tokens["read"], 500, min(5.0, seconds)))
+        prof_cpu = meter.stop()
     finally:
         server.terminate()
         server.wait(timeout=60)
@@ -330,12 +366,35 @@ def main() -> int:
         f"{'/v1/track single events (events/s)':<48}{track_done / track_elapsed:>14,.0f}  (batch is {rate / max(1, track_done / track_elapsed):.0f}x)"
     )
     print(
+        f"{'/v1/track server CPU per event (us)':<48}{track_cpu[0] / max(1, track_done) * 1e6:>14,.0f}  (client {track_cpu[1] / max(1, track_done) * 1e6:,.0f} us)"
+    )
+    print(
         f"{'profile lookups, closed loop (lookups/s)':<48}{capacity:>14,.0f}  (4 clients; capacity without a target rate)"
     )
     print(f"{'profile lookup at 500/s p50 (ms)':<48}{statistics.median(prof_lat) * 1000:>14,.1f}")
     print(
         f"{'profile lookup at 500/s p99 (ms)':<48}{pct(prof_lat, 0.99) * 1000:>14,.1f}  ({len(prof_lat)} requests, {prof_err} errors)"
     )
+    print(
+        f"{'profile lookup server CPU per request (us)':<48}{prof_cpu[0] / max(1, len(prof_lat)) * 1e6:>14,.0f}"
+    )
+    print(
+        "\nCPU time (defensible on a shared machine: wall rates above drop when other work shares the cores)"
+    )
+    server_us = batch_cpu[0] / max(1, acked) * 1e6
+    drained_us = drained_cpu[0] / max(1, acked) * 1e6
+    client_us = batch_cpu[1] / max(1, acked) * 1e6
+    print(
+        f"{'batch phase: server CPU per event (us)':<48}{server_us:>14.1f}  ({batch_cpu[0]:.1f} CPU-s in {batch_cpu[2]:.1f} s wall)"
+    )
+    print(
+        f"{'  incl. live evaluation until idle (us)':<48}{drained_us:>14.1f}  ({drained_cpu[0]:.1f} CPU-s in {drained_cpu[2]:.1f} s wall)"
+    )
+    print(f"{'  load generator CPU per event (us)':<48}{client_us:>14.1f}")
+    print(
+        f"{'  => events/s 2 free cores could sustain':<48}{2e6 / (drained_us + client_us):>14,.0f}  (server incl. live + load generator)"
+    )
+    print(f"live engine: {live_stats}")
     return 0
 
 

@@ -99,7 +99,9 @@ def test_stream_equals_batch(tmp_path, seed, anonymous):
     writer = ThreadPoolExecutor(max_workers=1)
     evaluator = RuleEvaluator(stream_ws)
     live = LiveEngine(stream_ws, evaluator)
-    ingestor = Ingestor(stream_ws, writer, on_commit=lambda touched, _at: live.mark(touched))
+    ingestor = Ingestor(
+        stream_ws, writer, on_commit=lambda touched, _at, dated, relinked: live.mark(touched, dated, relinked)
+    )
     writer.submit(ingestor.load).result()
     writer.submit(live.load).result()
     timer_ticks = 0

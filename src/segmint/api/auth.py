@@ -36,7 +36,9 @@ def _token(request: Request) -> str | None:
 def require(scope: str):
     """A dependency that admits requests whose key grants ``scope``."""
 
-    def check(request: Request) -> ApiKey:
+    # A coroutine, not a plain function: FastAPI would run a plain one on a worker thread, a thread hop
+    # per request for a check that only hashes a token.
+    async def check(request: Request) -> ApiKey:
         token = _token(request)
         if not token:
             raise HTTPException(

@@ -53,6 +53,8 @@ class ServiceSettings:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     webhook_concurrency: int = 32
     stream_keepalive_s: float = 15.0
+    # Event-driven evaluations start at most this often; each covers every customer touched meanwhile.
+    live_interval_s: float = 0.15
 
 
 class Service:
@@ -173,8 +175,10 @@ class Service:
         return await asyncio.to_thread(lambda: fn(self.cursor(), *args))
 
     # -- live ----------------------------------------------------------------------------------------
-    def _on_commit(self, customers: set[str], _at: datetime) -> None:
-        self.live.mark(customers)
+    def _on_commit(
+        self, customers: set[str], _at: datetime, dated: dict[str, list[datetime]], relinked: set[str]
+    ) -> None:
+        self.live.mark(customers, dated, relinked)
         if self._loop is not None and self._wake is not None:
             self._loop.call_soon_threadsafe(self._wake.set)
 
@@ -185,11 +189,21 @@ class Service:
         await self.on_live(self.live.sweep, at)
 
     async def _live_loop(self) -> None:
+        """Run a tick when customers were touched (at most every ``live_interval_s``, so evaluations
+        cover the union of everything touched since the last one instead of queueing one per commit)
+        or as soon as a due time arrives; a full sweep every ``sweep_interval_s``."""
         last_sweep = time.monotonic()
+        last_tick = 0.0
+        interval = self.settings.live_interval_s
         prepare = getattr(self.evaluator, "prepare", None)
         while True:
             now = utcnow()
-            if self.live.has_work(now):
+            due = self.live.next_due()
+            due_now = due is not None and due <= now
+            dirty = self.live.has_dirty()
+            since_tick = time.monotonic() - last_tick
+            if due_now or (dirty and since_tick >= interval):
+                last_tick = time.monotonic()
                 if prepare is not None:
                     await asyncio.to_thread(prepare, now)
                 await self.on_live(self.live.tick, now)
@@ -198,12 +212,14 @@ class Service:
                 await self._sweep(now)
                 last_sweep = time.monotonic()
                 continue
-            due = self.live.next_due()
             timeout = self.settings.sweep_interval_s - (time.monotonic() - last_sweep)
             if due is not None:
                 timeout = min(timeout, max(0.0, (due - now).total_seconds()))
+            if dirty:  # coalescing: later commits join this tick
+                await asyncio.sleep(max(0.001, min(timeout, interval - since_tick)))
+                continue
             self._wake.clear()
-            if self.live.has_work(utcnow()):
+            if self.live.has_dirty():
                 continue
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), max(0.001, timeout))

@@ -105,6 +105,10 @@ class LiveEngine:
         self.raw = ws.con.con
         self.evaluator = evaluator
         self._dirty: set[str] = set()
+        # New dated rows per dirty customer (their times), for incremental due times; customers marked
+        # without them (or whose identity links changed) get their due time recomputed from the tables.
+        self._dated: dict[str, set[datetime]] = {}
+        self._rescan: set[str] = set()
         self._dirty_lock = threading.Lock()
         self._due: list[tuple[datetime, str]] = []  # heap; stale entries skipped via _due_of
         self._due_of: dict[str, datetime] = {}
@@ -135,10 +139,35 @@ class LiveEngine:
             Webhook(w, u, s, frozenset((k or "entered,exited").split(",")), sec) for w, u, s, k, sec in rows
         ]
 
-    def mark(self, customers: Iterable[str]) -> None:
-        """Customers whose data changed (thread-safe; called by the ingest writer after a commit)."""
+    def mark(
+        self,
+        customers: Iterable[str],
+        dated: dict[str, list[datetime]] | None = None,
+        rescan: Iterable[str] = (),
+    ) -> None:
+        """Customers whose data changed (thread-safe; called by the ingest writer after a commit).
+
+        ``dated`` gives, per customer, the times of the dated rows the commit added: the customer's next
+        due time then follows from its current one and these times alone. Customers not in ``dated``
+        (when it is given, a customer touched without new rows keeps its due time) or in ``rescan`` get
+        it recomputed from the tables."""
         with self._dirty_lock:
+            if dated is None:
+                customers = set(customers)
+                self._dirty |= customers
+                self._rescan |= customers
+                return
             self._dirty.update(customers)
+            self._rescan.update(rescan)
+            for cid, times in dated.items():
+                known = self._dated.get(cid)
+                if known is None:
+                    self._dated[cid] = set(times)
+                else:
+                    known.update(times)
+
+    def has_dirty(self) -> bool:
+        return bool(self._dirty)
 
     def has_work(self, now: datetime) -> bool:
         return bool(self._dirty) or (self.next_due() is not None and self.next_due() <= now)
@@ -169,10 +198,14 @@ class LiveEngine:
     def _tick(self, as_of: datetime) -> list[Change]:
         with self._dirty_lock:
             dirty, self._dirty = self._dirty, set()
+            dated, self._dated = self._dated, {}
+            rescan, self._rescan = self._rescan, set()
         due = self._take_due(as_of)
         changes: list[Change] = []
         if dirty:
-            changes += self.evaluate(sorted(dirty), as_of, cause="event")
+            # A customer whose due time was just taken has lost it: recompute it from the tables.
+            rescan |= due & dirty
+            changes += self.evaluate(sorted(dirty), as_of, cause="event", dated=dated, rescan=rescan)
         due -= dirty
         if due:
             changes += self.evaluate(sorted(due), as_of, cause="time")
@@ -182,7 +215,16 @@ class LiveEngine:
         """Re-evaluate every customer (start-up, and periodically for time-dependent traits)."""
         return self.evaluate(None, as_of, cause="sweep")
 
-    def evaluate(self, customer_ids: list[str] | None, as_of: datetime, cause: str) -> list[Change]:
+    def evaluate(
+        self,
+        customer_ids: list[str] | None,
+        as_of: datetime,
+        cause: str,
+        dated: dict[str, set[datetime]] | None = None,
+        rescan: set[str] | None = None,
+    ) -> list[Change]:
+        """Re-evaluate customers (all if None) at ``as_of``, record and announce the changes, and
+        reschedule them: incrementally from ``dated`` for customers not in ``rescan`` (see ``mark``)."""
         clock = time.perf_counter()
         segments = {s.name: s for s in self.evaluator.segments()}
         new = self.evaluator.members(customer_ids, as_of) if segments else set()
@@ -215,7 +257,14 @@ class LiveEngine:
         self.stats["write_s"] += time.perf_counter() - clock
         clock = time.perf_counter()
         shifts = sorted({d for s in segments.values() for d in s.shifts} | {timedelta(0)})
-        self._schedule(customer_ids, as_of, shifts)
+        if customer_ids is not None and dated is not None:
+            rescan = rescan or set()
+            full = [c for c in customer_ids if c in rescan]
+            self._advance((c for c in customer_ids if c not in rescan), dated, as_of, shifts)
+            if full:
+                self._schedule(full, as_of, shifts)
+        else:
+            self._schedule(customer_ids, as_of, shifts)
         self.stats["schedule_s"] += time.perf_counter() - clock
         if changes:
             for listener in self.listeners:
@@ -327,6 +376,32 @@ class LiveEngine:
         except BaseException:
             raw.execute("ROLLBACK")
             raise
+
+    def _advance(
+        self,
+        customer_ids: Iterable[str],
+        dated: dict[str, set[datetime]],
+        as_of: datetime,
+        shifts: list[timedelta],
+    ) -> None:
+        """Due times after new rows alone. A customer's due time is the earliest ``t + d`` after the last
+        evaluation over its rows ``t`` and the rules' shifts ``d``; if it is still ahead of ``as_of`` it
+        stays the earliest for the old rows, so only the new rows' instants can come before it."""
+        for cid in customer_ids:
+            times = dated.get(cid)
+            if not times:
+                continue
+            best = self._due_of.get(cid)
+            for t in times:
+                for d in shifts:
+                    at = t + d
+                    if at > as_of:
+                        if best is None or at < best:
+                            best = at
+                        break  # shifts are sorted: later ones only give later instants for this t
+            if best is not None and best != self._due_of.get(cid):
+                self._due_of[cid] = best
+                heapq.heappush(self._due, (best, cid))
 
     def _schedule(self, customer_ids: list[str] | None, as_of: datetime, shifts: list[timedelta]) -> None:
         """Next instant after ``as_of`` at which each evaluated customer's rules may flip."""

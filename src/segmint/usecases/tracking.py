@@ -16,6 +16,7 @@ Choices (Segment's spec leaves them open):
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import uuid
@@ -35,6 +36,8 @@ __all__ = [
     "Page",
     "Rows",
     "Track",
+    "add_event",
+    "add_message",
     "canonical_name",
     "parse_batch",
     "parse_message",
@@ -147,6 +150,7 @@ SPEC_NAMES = {
 _NON_WORD = re.compile(r"[^0-9a-z]+")
 
 
+@functools.lru_cache(maxsize=4096)
 def canonical_name(event: str) -> str:
     """ "Product Added" → ``added_to_cart``; "Wishlist Shared!" → ``wishlist_shared``."""
     lowered = event.strip().lower()
@@ -219,6 +223,8 @@ class Rows:
 def _text(value: Any) -> str | None:
     if value is None or isinstance(value, dict | list):
         return None
+    if type(value) is str:
+        return value if len(value) <= MAX_ID else value[:MAX_ID]
     return str(value)[:MAX_ID]
 
 
@@ -253,60 +259,91 @@ def to_rows(messages: list, received_at: datetime, links: dict[str, str] | None 
     calls) attributes anonymous events to their customer; this batch's own links apply to later messages."""
     links = dict(links or {})
     rows = Rows()
-    ev = rows.events
     for message in messages:
-        message_id = message.messageId or f"gen-{uuid.uuid4().hex}"
-        rows.message_ids.append(message_id)
-        if isinstance(message, Alias):
-            rows.links.append((message.previousId, message.userId, _when(message, received_at)))
-            links[message.previousId] = message.userId
-            continue
-        if isinstance(message, Identify):
-            if message.anonymousId and message.userId:
-                rows.links.append((message.anonymousId, message.userId, _when(message, received_at)))
-                links[message.anonymousId] = message.userId
-            if message.userId:
-                rows.customers.append(_customer(message, received_at))
-            continue
-        ctx = message.context or {}
-        device = ctx.get("device") if isinstance(ctx.get("device"), dict) else {}
-        os_info = ctx.get("os") if isinstance(ctx.get("os"), dict) else {}
-        campaign = ctx.get("campaign") if isinstance(ctx.get("campaign"), dict) else {}
-        props = dict(message.properties)
-        if isinstance(message, Track):
-            name = canonical_name(message.event)
-        else:
-            name = "screen_viewed" if message.type == "screen" else "page_viewed"
-            if message.name is not None:
-                props.setdefault("page_name", message.name)
-            if message.category is not None:
-                props.setdefault("page_category", message.category)
-        customer = message.userId or (links.get(message.anonymousId) if message.anonymousId else None)
-        ev["event_id"].append(message_id)
-        ev["customer_id"].append(customer)
-        ev["anonymous_id"].append(message.anonymousId)
-        ev["name"].append(name)
-        ev["occurred_at"].append(_when(message, received_at))
-        ev["received_at"].append(received_at)
-        ev["session_id"].append(_text(props.pop("session_id", None) or ctx.get("sessionId")))
-        ev["device_type"].append(_text(device.get("type")))
-        ev["os"].append(_text(os_info.get("name")))
-        ev["browser"].append(_browser(ctx.get("userAgent")))
-        ev["channel"].append(_text(message.channel))
-        for column in PROMOTED_TEXT:
-            ev[column].append(_text(props.pop(column, None)))
-        if ev["campaign_id"][-1] is None and campaign.get("name") is not None:
-            ev["campaign_id"][-1] = _text(campaign.get("name"))
-        value = None
+        add_message(rows, message, received_at, links)
+    return rows
+
+
+def add_message(rows: Rows, message: Any, received_at: datetime, links: dict[str, str]) -> None:
+    """Append one validated message (a model) to ``rows``; identify/alias update ``links`` in place."""
+    message_id = message.messageId or f"gen-{uuid.uuid4().hex}"
+    rows.message_ids.append(message_id)
+    if isinstance(message, Alias):
+        rows.links.append((message.previousId, message.userId, _when(message, received_at)))
+        links[message.previousId] = message.userId
+        return
+    if isinstance(message, Identify):
+        if message.anonymousId and message.userId:
+            rows.links.append((message.anonymousId, message.userId, _when(message, received_at)))
+            links[message.anonymousId] = message.userId
+        if message.userId:
+            rows.customers.append(_customer(message, received_at))
+        return
+    props = dict(message.properties)
+    if isinstance(message, Track):
+        name = canonical_name(message.event)
+    else:
+        name = "screen_viewed" if message.type == "screen" else "page_viewed"
+        if message.name is not None:
+            props.setdefault("page_name", message.name)
+        if message.category is not None:
+            props.setdefault("page_category", message.category)
+    customer = message.userId or (links.get(message.anonymousId) if message.anonymousId else None)
+    add_event(
+        rows.events,
+        message_id,
+        customer,
+        message.anonymousId,
+        name,
+        _when(message, received_at),
+        received_at,
+        message.context or {},
+        props,
+        message.channel,
+    )
+
+
+def add_event(
+    ev: dict[str, list[Any]],
+    message_id: str,
+    customer: str | None,
+    anonymous_id: str | None,
+    name: str,
+    occurred_at: datetime,
+    received_at: datetime,
+    ctx: dict[str, Any],
+    props: dict[str, Any],
+    channel: str | None,
+) -> None:
+    """Append one event's columns; ``props`` (a private copy) loses the keys promoted to columns."""
+    device = ctx.get("device")
+    os_info = ctx.get("os")
+    campaign = ctx.get("campaign")
+    ev["event_id"].append(message_id)
+    ev["customer_id"].append(customer)
+    ev["anonymous_id"].append(anonymous_id)
+    ev["name"].append(name)
+    ev["occurred_at"].append(occurred_at)
+    ev["received_at"].append(received_at)
+    ev["session_id"].append(_text(props.pop("session_id", None) or ctx.get("sessionId")))
+    ev["device_type"].append(_text(device.get("type")) if isinstance(device, dict) else None)
+    ev["os"].append(_text(os_info.get("name")) if isinstance(os_info, dict) else None)
+    ev["browser"].append(_browser(ctx.get("userAgent")))
+    ev["channel"].append(_text(channel))
+    for column in PROMOTED_TEXT:
+        ev[column].append(_text(props.pop(column, None)) if props else None)
+    if ev["campaign_id"][-1] is None and isinstance(campaign, dict) and campaign.get("name") is not None:
+        ev["campaign_id"][-1] = _text(campaign.get("name"))
+    value = None
+    if props:
         for key in VALUE_KEYS:
             if key in props:
                 value = _number(props[key])
                 if value is not None:
                     props.pop(key)
                     break
-        ev["value"].append(value)
-        ev["properties"].append(json.dumps(props, default=str, separators=(",", ":")) if props else None)
-    return rows
+    ev["value"].append(value)
+    ev["properties"].append(json.dumps(props, default=str, separators=(",", ":")) if props else None)
 
 
 def _customer(message: Identify, received_at: datetime) -> dict[str, Any]:
