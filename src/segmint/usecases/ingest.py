@@ -162,9 +162,7 @@ class Ingestor:
         if self.on_commit is not None and touched:
             self.on_commit(touched, committed_at, dated, relinked)
 
-    def _write(
-        self, group: list[_Pending]
-    ) -> tuple[set[str], datetime, dict[str, list[datetime]], set[str]]:
+    def _write(self, group: list[_Pending]) -> tuple[set[str], datetime, dict[str, list[datetime]], set[str]]:
         columns: dict[str, list[Any]] = {c: [] for c in EVENT_COLUMNS}
         new_ids: set[str] = set()
         links: list[tuple[str, str, datetime]] = []
