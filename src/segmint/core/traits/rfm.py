@@ -70,28 +70,46 @@ SPECS: tuple[TraitSpec, ...] = (
 )
 
 
-def quintile(value: ir.NumericValue, buyer: ir.BooleanValue, *, descending: bool = False) -> ir.IntegerValue:
+def quintile(
+    value: ir.NumericValue, buyer: ir.BooleanValue | None = None, *, descending: bool = False
+) -> ir.IntegerValue:
     """``1 + floor(5 * percent_rank)`` among buyers (ties share the lowest score); missing otherwise.
-    The epsilon keeps exact quintile edges (rank fractions such as 3/5) on the upper side on every
-    engine despite binary rounding."""
+    ``buyer=None``: every row is a buyer (the table holds buyers only). The epsilon keeps exact quintile
+    edges (rank fractions such as 3/5) on the upper side on every engine despite binary rounding."""
     order = ibis.desc(value) if descending else value
-    rank = ibis.percent_rank().over(group_by=buyer, order_by=order)
+    window = ibis.window(order_by=order) if buyer is None else ibis.window(group_by=buyer, order_by=order)
+    rank = ibis.percent_rank().over(window)
     score = ibis.least((rank * 5 + 1e-9).floor() + 1, 5).cast("int64")
-    return ibis.ifelse(buyer, score, ibis.null("int64"))
+    return score if buyer is None else ibis.ifelse(buyer, score, ibis.null("int64"))
 
 
 def rfm_group(r: ir.IntegerValue, fm: ir.IntegerValue) -> ir.StringValue:
     return (r * 10 + fm).cases(*(((rr * 10 + ff), name) for (rr, ff), name in RFM_GRID.items()))
 
 
+# The scores as private columns of the orders group (see :func:`rfm_scores`), renamed here.
+RFM_SCORES = ("_r_score", "_f_score", "_m_score")
+
+
+def rfm_scores(orders: ir.Table) -> ir.Table:
+    """(customer_id, _r_score, _f_score, _m_score) for every buyer, from the per-customer orders
+    aggregate (``recency_days``, ``orders_count``, ``total_spent``). Ranked there, on a narrow table of
+    buyers, rather than on the wide trait table: a window operator carries (and sorts) every column of
+    its input, and the trait table has dozens."""
+    b = orders.filter(orders.orders_count > 0).select(
+        "customer_id", "recency_days", "orders_count", "total_spent"
+    )
+    return b.select(
+        "customer_id",
+        _r_score=quintile(b.recency_days, descending=True),
+        _f_score=quintile(b.orders_count),
+        _m_score=quintile(b.total_spent),
+    )
+
+
 def build_rfm(tables: Mapping[str, ir.Table], as_of: datetime) -> ir.Table:
     t = tables["traits"]
-    buyer = t.orders_count > 0
-    t = t.mutate(
-        r_score=quintile(t.recency_days, buyer, descending=True),
-        f_score=quintile(t.orders_count, buyer),
-        m_score=quintile(t.total_spent, buyer),
-    )
+    t = t.mutate(r_score=t._r_score, f_score=t._f_score, m_score=t._m_score)
     fm = ((t.f_score + t.m_score + 1) / 2).floor().cast("int64")
     return t.mutate(
         rfm_score=t.r_score.cast("string") + t.f_score.cast("string") + t.m_score.cast("string"),

@@ -20,6 +20,7 @@ import ibis.expr.types as ir
 from segmint.core.traits._time import days_between, ts_literal, whole_days_since, within
 from segmint.core.traits.catalog import TraitGroup, TraitSpec
 from segmint.core.traits.mode import top_value
+from segmint.core.traits.rfm import RFM_SCORES, rfm_scores
 
 SALE_STATUSES = ("paid", "partially_refunded")
 REFUND_STATUSES = ("refunded", "partially_refunded")
@@ -143,10 +144,13 @@ def build_orders(tables: Mapping[str, ir.Table], as_of: datetime, settings: dict
     channel = top_value(
         o.filter(sale).select("customer_id", channel=o.channel.lower(), n=ibis.literal(1)), "channel"
     )
-    out = agg.left_join(channel, agg.customer_id == channel.customer_id).select(
-        agg, _order_channel=channel.channel
+    scores = rfm_scores(agg)
+    out = (
+        agg.left_join(channel, agg.customer_id == channel.customer_id)
+        .left_join(scores, agg.customer_id == scores.customer_id)
+        .select(agg, _order_channel=channel.channel, **{c: scores[c] for c in RFM_SCORES})
     )
-    return out.select("customer_id", *(s.name for s in SPECS), "_app_orders", "_order_channel")
+    return out.select("customer_id", *(s.name for s in SPECS), "_app_orders", "_order_channel", *RFM_SCORES)
 
 
 def _ratio(part: ir.IntegerValue, whole: ir.IntegerValue) -> ir.FloatingValue:
