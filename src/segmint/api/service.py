@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -39,6 +40,7 @@ from segmint.usecases.workspace import Workspace
 __all__ = ["Service", "ServiceSettings"]
 
 T = TypeVar("T")
+logger = logging.getLogger(__name__)
 
 
 def utcnow() -> datetime:
@@ -87,7 +89,13 @@ class Service:
         self._local = threading.local()
         self._tables_seen: dict[str, tuple[bool, float]] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._wake: asyncio.Event | None = None
+        self._live_wake = threading.Event()
+        self._stopping = threading.Event()
+        self._live_thread: threading.Thread | None = None
+        self._dloop: asyncio.AbstractEventLoop | None = None
+        self._dtask: asyncio.Task | None = None
+        self._dthread: threading.Thread | None = None
+        self._results_lock = threading.Lock()
         self._tasks: list[asyncio.Task] = []
         self._subscribers: set[asyncio.Queue] = set()
         self._results: list[DeliveryResult] = []
@@ -97,32 +105,34 @@ class Service:
     # -- lifecycle ---------------------------------------------------------------------------------
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
-        self._wake = asyncio.Event()
         await self.on_writer(self._load)
         await self.on_live(self.live.load)
         await self.on_live(self.profiles.load_memberships, self.live_ws.con.con)
         self.live.listeners.append(lambda changes, _outbox: self.profiles.apply(changes))
-        self.live.listeners.append(self._on_changes_threadsafe)
-        self.deliverer = Deliverer(
-            self._on_delivery_result, self.settings.retry, concurrency=self.settings.webhook_concurrency
-        )
+        self.live.listeners.append(self._on_changes)
+        self._start_deliverer()
         for delivery in await self.on_live(self._pending_deliveries):
-            self.deliverer.add(delivery)
+            self.deliver(delivery)
         if self.settings.sweep_on_start:
             await self._sweep(utcnow())
+        self._live_thread = threading.Thread(target=self._live_main, name="segmint-live-clock", daemon=True)
+        self._live_thread.start()
         self._tasks = [
-            asyncio.create_task(self.deliverer.run(), name="segmint-deliverer"),
-            asyncio.create_task(self._live_loop(), name="segmint-live"),
             asyncio.create_task(self._results_loop(), name="segmint-outbox"),
             asyncio.create_task(self._warm_loop(), name="segmint-warm"),
         ]
 
     async def stop(self) -> None:
+        self._stopping.set()
+        self._live_wake.set()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        if self._live_thread is not None:
+            await asyncio.to_thread(self._live_thread.join, 60)
+        await asyncio.to_thread(self._stop_deliverer)
         with contextlib.suppress(Exception):
             await self.on_live(self._flush_results)
         self.live_exec.shutdown(wait=True)
@@ -131,6 +141,46 @@ class Service:
         if close is not None:
             close()
         self.ws.close()
+
+    # -- webhook deliverer: its own thread and event loop ---------------------------------------------
+    def _start_deliverer(self) -> None:
+        """Deliveries run on an event loop of their own, so a POST is not queued behind the request
+        handling (JSON parsing) that keeps the main loop busy under ingest load."""
+        ready = threading.Event()
+
+        async def main() -> None:
+            self.deliverer = Deliverer(
+                self._on_delivery_result, self.settings.retry, concurrency=self.settings.webhook_concurrency
+            )
+            self._dloop = asyncio.get_running_loop()
+            self._dtask = asyncio.current_task()
+            ready.set()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.deliverer.run()
+
+        def run() -> None:
+            try:
+                import uvloop
+
+                uvloop.run(main())
+            except ImportError:  # pragma: no cover - uvloop comes with uvicorn[standard]
+                asyncio.run(main())
+
+        self._dthread = threading.Thread(target=run, name="segmint-deliverer", daemon=True)
+        self._dthread.start()
+        if not ready.wait(30):
+            raise RuntimeError("the webhook deliverer did not start")
+
+    def _stop_deliverer(self) -> None:
+        if self._dloop is not None and self._dtask is not None:
+            with contextlib.suppress(RuntimeError):  # the loop is already closed
+                self._dloop.call_soon_threadsafe(self._dtask.cancel)
+        if self._dthread is not None:
+            self._dthread.join(timeout=30)
+
+    def deliver(self, delivery: Delivery) -> None:
+        """Schedule a delivery (from any thread)."""
+        self._dloop.call_soon_threadsafe(self.deliverer.add, delivery)
 
     def _load(self) -> None:
         self.ingestor.load()
@@ -179,8 +229,7 @@ class Service:
         self, customers: set[str], _at: datetime, dated: dict[str, list[datetime]], relinked: set[str]
     ) -> None:
         self.live.mark(customers, dated, relinked)
-        if self._loop is not None and self._wake is not None:
-            self._loop.call_soon_threadsafe(self._wake.set)
+        self._live_wake.set()
 
     async def _sweep(self, at: datetime) -> None:
         prepare = getattr(self.evaluator, "prepare_sweep", None)
@@ -188,41 +237,49 @@ class Service:
             await asyncio.to_thread(prepare, at)
         await self.on_live(self.live.sweep, at)
 
-    async def _live_loop(self) -> None:
-        """Run a tick when customers were touched (at most every ``live_interval_s``, so evaluations
-        cover the union of everything touched since the last one instead of queueing one per commit)
-        or as soon as a due time arrives; a full sweep every ``sweep_interval_s``."""
+    def _live_main(self) -> None:
+        """The live clock, on a thread of its own (not the event loop, which request handling keeps
+        busy under load). A tick runs when customers were touched, at most every ``live_interval_s``
+        (each covers everything touched since the last one instead of one evaluation per commit), or as
+        soon as a due time arrives; a full sweep every ``sweep_interval_s``. Evaluations themselves run on
+        the live thread that owns the connection."""
         last_sweep = time.monotonic()
         last_tick = 0.0
         interval = self.settings.live_interval_s
         prepare = getattr(self.evaluator, "prepare", None)
-        while True:
-            now = utcnow()
-            due = self.live.next_due()
-            due_now = due is not None and due <= now
-            dirty = self.live.has_dirty()
-            since_tick = time.monotonic() - last_tick
-            if due_now or (dirty and since_tick >= interval):
-                last_tick = time.monotonic()
-                if prepare is not None:
-                    await asyncio.to_thread(prepare, now)
-                await self.on_live(self.live.tick, now)
-                continue
-            if time.monotonic() - last_sweep >= self.settings.sweep_interval_s:
-                await self._sweep(now)
-                last_sweep = time.monotonic()
-                continue
-            timeout = self.settings.sweep_interval_s - (time.monotonic() - last_sweep)
-            if due is not None:
-                timeout = min(timeout, max(0.0, (due - now).total_seconds()))
-            if dirty:  # coalescing: later commits join this tick
-                await asyncio.sleep(max(0.001, min(timeout, interval - since_tick)))
-                continue
-            self._wake.clear()
-            if self.live.has_dirty():
-                continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), max(0.001, timeout))
+        prepare_sweep = getattr(self.evaluator, "prepare_sweep", None)
+        while not self._stopping.is_set():
+            try:
+                now = utcnow()
+                due = self.live.next_due()
+                due_now = due is not None and due <= now
+                dirty = self.live.has_dirty()
+                since_tick = time.monotonic() - last_tick
+                if due_now or (dirty and since_tick >= interval):
+                    last_tick = time.monotonic()
+                    if prepare is not None:
+                        prepare(now)
+                    self.live_exec.submit(self.live.tick, now).result()
+                    continue
+                if time.monotonic() - last_sweep >= self.settings.sweep_interval_s:
+                    if prepare_sweep is not None:
+                        prepare_sweep(now)
+                    self.live_exec.submit(self.live.sweep, now).result()
+                    last_sweep = time.monotonic()
+                    continue
+                timeout = self.settings.sweep_interval_s - (time.monotonic() - last_sweep)
+                if due is not None:
+                    timeout = min(timeout, max(0.0, (due - now).total_seconds()))
+                if dirty:  # coalescing: later commits join this tick
+                    self._stopping.wait(max(0.001, min(timeout, interval - since_tick)))
+                    continue
+                self._live_wake.clear()
+                if self.live.has_dirty():
+                    continue
+                self._live_wake.wait(max(0.001, timeout))
+            except Exception:  # a bad definition or a failed statement: report, back off, go on
+                logger.exception("live evaluation failed")
+                self._stopping.wait(1.0)
 
     async def _warm_loop(self) -> None:
         """Keep compiled plans ready: today's at start, tomorrow's in the last minutes of each day, so no
@@ -239,14 +296,16 @@ class Service:
                     await asyncio.to_thread(prepare, tomorrow)
             await asyncio.sleep(60)
 
-    def _on_changes_threadsafe(self, changes: list[Change], outbox: list[OutboxItem]) -> None:
-        if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._on_changes, changes, outbox)
-
     def _on_changes(self, changes: list[Change], outbox: list[OutboxItem]) -> None:
+        """Listener on the live thread: deliveries go straight to the deliverer's loop, the change
+        stream's subscribers are fed on the main loop."""
         now = time.time()
         for item in outbox:
-            self.deliverer.add(Delivery(item.delivery_id, item.url, item.secret, item.payload, 0, now))
+            self.deliver(Delivery(item.delivery_id, item.url, item.secret, item.payload, 0, now))
+        if self._loop is not None and self._subscribers:
+            self._loop.call_soon_threadsafe(self._fan_out, changes)
+
+    def _fan_out(self, changes: list[Change]) -> None:
         for queue in list(self._subscribers):
             with contextlib.suppress(asyncio.QueueFull):
                 queue.put_nowait(changes)
@@ -272,7 +331,8 @@ class Service:
         ]
 
     def _on_delivery_result(self, result: DeliveryResult) -> None:
-        self._results.append(result)
+        with self._results_lock:
+            self._results.append(result)
 
     async def _results_loop(self) -> None:
         while True:
@@ -281,7 +341,8 @@ class Service:
                 await self.on_live(self._flush_results)
 
     def _flush_results(self) -> None:
-        results, self._results = self._results, []
+        with self._results_lock:
+            results, self._results = self._results, []
         if not results:
             return
         table = pa.table(

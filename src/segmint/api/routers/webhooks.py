@@ -70,5 +70,5 @@ async def retry(request: Request, webhook_id: str, delivery_id: str, _key=requir
     url, secret, payload, attempts = await service.on_live(
         subs.retry_delivery, service.live_ws.con.con, webhook_id, delivery_id
     )
-    service.deliverer.add(Delivery(delivery_id, url, secret, payload, attempts, time.time()))
+    service.deliver(Delivery(delivery_id, url, secret, payload, attempts, time.time()))
     return {"delivery_id": delivery_id, "status": "pending"}
