@@ -2,7 +2,8 @@
 
 For a test cutoff, every feature is computed as of that cutoff and the label from the horizon after it.
 The model learns from earlier cutoffs (see core/models/propensity/design.py) whose labels were fully
-observed by the test cutoff, is calibrated on the most recent of them, and is judged on the test
+observed by the test cutoff; its calibration map is fitted on the most recent of them as scored by a
+probe booster trained only on the older ones (labels ending before the slice starts); it is judged on the test
 customers against two baselines: recency alone and BG/NBD P(alive) fitted on the orders up to the test
 cutoff. Nothing after the test cutoff enters training, calibration or the features.
 
@@ -141,7 +142,8 @@ def backtest_propensity(
     ]
     result = {
         "label": f"ordered again within {format_duration(span)}",
-        "train_cutoff": plan.train[-1],
+        # The final booster learns from every cutoff (the calibration slice too; see PropensityModel.fit).
+        "train_cutoff": plan.calibrate[-1],
         "train_cutoffs": plan.train,
         "calibration_cutoffs": plan.calibrate,
         "test_cutoff": test_cutoff,

@@ -6,9 +6,10 @@ after the test cutoff is ever read. Cutoffs are spaced ``step`` apart (a month b
 the horizon, so overlapping windows give many more examples and cover every part of the year,
 including the same season one year earlier, where shops see their biggest shift in buying).
 
-The most recent ``calibration_span`` of cutoffs is held out to fit the probability calibration, and
-the booster is trained only on cutoffs whose label windows end before the first of them: the calibrator
-is fitted on labels from a period the trees never saw, as at scoring time.
+The most recent ``calibration_span`` of cutoffs is held out to fit the probability calibration on the
+scores of a probe booster trained only on cutoffs whose label windows end before the first of them, so
+the calibration map is fitted on labels from a period those trees never saw, as at scoring time. The
+final booster then learns from both lists (see PropensityModel.fit).
 """
 
 from __future__ import annotations
