@@ -107,10 +107,11 @@ def _trait_table(ws: Workspace, as_of: datetime | None) -> ir.Table:
             table = table.filter(table.as_of == table.as_of.max())
         return table
     from segmint.core.traits import trait_table
-    from segmint.usecases.traits import trait_settings, workspace_catalog
+    from segmint.usecases.traits import trait_settings, trait_sources, workspace_catalog
 
     when = as_of or _now()
-    return trait_table(ws.tables(), when, workspace_catalog(ws), trait_settings(ws))
+    # trait_sources adds the stored predictions, so predictive traits are there as in `segmint run`.
+    return trait_table(trait_sources(ws), when, workspace_catalog(ws), trait_settings(ws))
 
 
 def _split_traits(table: ir.Table, traits: Sequence[str] | None) -> tuple[list[str], list[str]]:
