@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from segmint.usecases.recent_events import RecentEvents
 
 T = datetime(2025, 1, 1)
@@ -73,3 +76,21 @@ def test_complete_mode_answers_from_memory_only():
     cache.forget({"u1"})  # its past changed: the next lookup reads the database once
     assert [e["event_id"] for e in cache.get("u1", 2, lambda c, n: [ev(1), ev(9)])] == ["e9", "e1"]
     assert [e["event_id"] for e in cache.get("u1", 2, never)] == ["e9", "e1"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.integers(0, 5), max_size=12),
+    st.lists(st.integers(0, 5), min_size=1, max_size=12),
+    st.lists(st.integers(0, 11), max_size=3),
+)
+def test_merging_new_events_equals_sorting_everything(old, new, repeated) -> None:
+    """Event ids are unique; a commit may repeat an event the entry holds (same time and id)."""
+    from segmint.usecases.recent_events import _newest, _prepend
+
+    def event(t: int, i: int) -> dict:
+        return {"occurred_at": datetime(2024, 1, 1, 0, t), "event_id": f"e{i:02d}"}
+
+    entry = _newest([event(t, i) for i, t in enumerate(old)], 6)
+    fresh = [event(t, 50 + i) for i, t in enumerate(new)] + [entry[r] for r in repeated if r < len(entry)]
+    assert _prepend(fresh, entry, 6) == _newest(entry + fresh, 6)

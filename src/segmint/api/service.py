@@ -226,7 +226,11 @@ class Service:
 
     # -- live ----------------------------------------------------------------------------------------
     def _on_commit(
-        self, customers: set[str], _at: datetime, dated: dict[str, list[datetime]], relinked: set[str]
+        self,
+        customers: set[str],
+        _at: datetime,
+        dated: tuple[list[str | None], list[datetime]],
+        relinked: set[str],
     ) -> None:
         self.live.mark(customers, dated, relinked)
         self._live_wake.set()

@@ -61,7 +61,8 @@ class Ingestor:
 
     ``executor`` must run one job at a time (the service's single database thread); ``on_commit`` is
     called on that thread after each commit with the customer ids whose data changed, the commit time,
-    the times of the new events per customer they belong to (own or stitched), and the customers whose
+    the new events' owners and times (``(owners, occurred_at)``: the customer each event belongs to, own
+    or stitched, None if nobody yet), and the customers whose
     identity links changed (their whole past may have moved, so nothing about them is incremental).
     """
 
@@ -69,7 +70,8 @@ class Ingestor:
         self,
         ws: Workspace,
         executor: Executor,
-        on_commit: Callable[[set[str], datetime, dict[str, list[datetime]], set[str]], None] | None = None,
+        on_commit: Callable[[set[str], datetime, tuple[list[str | None], list[datetime]], set[str]], None]
+        | None = None,
         recent: RecentEvents | None = None,
         profiles: ProfileStore | None = None,
     ) -> None:
@@ -162,7 +164,9 @@ class Ingestor:
         if self.on_commit is not None and touched:
             self.on_commit(touched, committed_at, dated, relinked)
 
-    def _write(self, group: list[_Pending]) -> tuple[set[str], datetime, dict[str, list[datetime]], set[str]]:
+    def _write(
+        self, group: list[_Pending]
+    ) -> tuple[set[str], datetime, tuple[list[str | None], list[datetime]], set[str]]:
         columns: dict[str, list[Any]] = {c: [] for c in EVENT_COLUMNS}
         new_ids: set[str] = set()
         links: list[tuple[str, str, datetime]] = []
@@ -209,15 +213,13 @@ class Ingestor:
         touched.update(self.links[a] for a, _, _ in links if a in self.links)  # a re-linked id moves away
         touched.update(r["customer_id"] for r in customers)
         relinked = {c for _, c, _ in links} | {self.links[a] for a, _, _ in links if a in self.links}
-        dated: dict[str, list[datetime]] = {}
-        for c, a, t in zip(cust_col, anon_col, columns["occurred_at"], strict=True):
-            owner = c if c is not None else all_links.get(a)
-            if owner is not None:
-                times = dated.get(owner)
-                if times is None:
-                    dated[owner] = [t]
-                elif times[-1] != t:
-                    times.append(t)
+        # Who each new event belongs to (its customer, or the customer its anonymous id is linked to).
+        owners = (
+            [c if c is not None else all_links.get(a) for c, a in zip(cust_col, anon_col, strict=True)]
+            if any(c is None for c in cust_col)
+            else cust_col
+        )
+        dated = (owners, columns["occurred_at"])
         # A customer first seen here gets a customers row (source api, no creation time): segments are
         # evaluated over the customers table, as in the Segment spec every userId is a profile.
         unknown = sorted(touched - self.customers)
@@ -256,7 +258,7 @@ class Ingestor:
             moved = {c for _, c, _ in links} | {old for a, _, _ in links if (old := previous.get(a))}
             self.recent.forget(moved)
         if self.recent is not None and new_ids:
-            self._remember(columns, all_links)
+            self._remember(columns, owners)
         if self.profiles is not None:
             if links:
                 self.profiles.linked((a, c) for a, c, _ in links)
@@ -273,12 +275,8 @@ class Ingestor:
         names = [d[0] for d in result.description]
         return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
 
-    def _remember(self, columns: dict[str, list[Any]], links: dict[str, str]) -> None:
+    def _remember(self, columns: dict[str, list[Any]], owners: list[str | None]) -> None:
         """Hand the committed events of customers whose recent events are cached to that cache."""
-        owners = [
-            c if c is not None else links.get(a)
-            for c, a in zip(columns["customer_id"], columns["anonymous_id"], strict=True)
-        ]
         wanted = self.recent.wanted({o for o in owners if o is not None})
         if not wanted:
             return

@@ -107,7 +107,7 @@ class LiveEngine:
         self._dirty: set[str] = set()
         # New dated rows per dirty customer (their times), for incremental due times; customers marked
         # without them (or whose identity links changed) get their due time recomputed from the tables.
-        self._dated: dict[str, set[datetime]] = {}
+        self._dated: list[tuple[Sequence[str | None], Sequence[datetime]]] = []
         self._rescan: set[str] = set()
         self._dirty_lock = threading.Lock()
         self._due: list[tuple[datetime, str]] = []  # heap; stale entries skipped via _due_of
@@ -142,15 +142,15 @@ class LiveEngine:
     def mark(
         self,
         customers: Iterable[str],
-        dated: dict[str, list[datetime]] | None = None,
+        dated: tuple[Sequence[str | None], Sequence[datetime]] | None = None,
         rescan: Iterable[str] = (),
     ) -> None:
         """Customers whose data changed (thread-safe; called by the ingest writer after a commit).
 
-        ``dated`` gives, per customer, the times of the dated rows the commit added: the customer's next
-        due time then follows from its current one and these times alone. Customers not in ``dated``
-        (when it is given, a customer touched without new rows keeps its due time) or in ``rescan`` get
-        it recomputed from the tables."""
+        ``dated`` gives the dated rows the commit added, as parallel owners and times: a customer's
+        next due time then follows from its current one and these times alone. When ``dated`` is not
+        given, and for customers in ``rescan``, it is recomputed from the tables. Marking is O(1) per
+        commit: the rows are only looked at by the next tick."""
         with self._dirty_lock:
             if dated is None:
                 customers = set(customers)
@@ -159,12 +159,7 @@ class LiveEngine:
                 return
             self._dirty.update(customers)
             self._rescan.update(rescan)
-            for cid, times in dated.items():
-                known = self._dated.get(cid)
-                if known is None:
-                    self._dated[cid] = set(times)
-                else:
-                    known.update(times)
+            self._dated.append(dated)
 
     def has_dirty(self) -> bool:
         return bool(self._dirty)
@@ -198,7 +193,7 @@ class LiveEngine:
     def _tick(self, as_of: datetime) -> list[Change]:
         with self._dirty_lock:
             dirty, self._dirty = self._dirty, set()
-            dated, self._dated = self._dated, {}
+            dated, self._dated = self._dated, []
             rescan, self._rescan = self._rescan, set()
         due = self._take_due(as_of)
         changes: list[Change] = []
@@ -220,7 +215,7 @@ class LiveEngine:
         customer_ids: list[str] | None,
         as_of: datetime,
         cause: str,
-        dated: dict[str, set[datetime]] | None = None,
+        dated: list[tuple[Sequence[str | None], Sequence[datetime]]] | None = None,
         rescan: set[str] | None = None,
     ) -> list[Change]:
         """Re-evaluate customers (all if None) at ``as_of``, record and announce the changes, and
@@ -260,7 +255,7 @@ class LiveEngine:
         if customer_ids is not None and dated is not None:
             rescan = rescan or set()
             full = [c for c in customer_ids if c in rescan]
-            self._advance((c for c in customer_ids if c not in rescan), dated, as_of, shifts)
+            self._advance(dated, rescan, as_of, shifts)
             if full:
                 self._schedule(full, as_of, shifts)
         else:
@@ -379,29 +374,31 @@ class LiveEngine:
 
     def _advance(
         self,
-        customer_ids: Iterable[str],
-        dated: dict[str, set[datetime]],
+        dated: list[tuple[Sequence[str | None], Sequence[datetime]]],
+        rescan: set[str],
         as_of: datetime,
         shifts: list[timedelta],
     ) -> None:
         """Due times after new rows alone. A customer's due time is the earliest ``t + d`` after the last
         evaluation over its rows ``t`` and the rules' shifts ``d``; if it is still ahead of ``as_of`` it
         stays the earliest for the old rows, so only the new rows' instants can come before it."""
-        for cid in customer_ids:
-            times = dated.get(cid)
-            if not times:
-                continue
-            best = self._due_of.get(cid)
-            for t in times:
+        best: dict[str, datetime] = {}
+        for owners, times in dated:
+            for cid, t in set(zip(owners, times, strict=True)):  # events of one batch share times
+                if cid is None or cid in rescan:
+                    continue
                 for d in shifts:
                     at = t + d
                     if at > as_of:
-                        if best is None or at < best:
-                            best = at
+                        known = best.get(cid)
+                        if known is None or at < known:
+                            best[cid] = at
                         break  # shifts are sorted: later ones only give later instants for this t
-            if best is not None and best != self._due_of.get(cid):
-                self._due_of[cid] = best
-                heapq.heappush(self._due, (best, cid))
+        for cid, at in best.items():
+            current = self._due_of.get(cid)
+            if current is None or at < current:
+                self._due_of[cid] = at
+                heapq.heappush(self._due, (at, cid))
 
     def _schedule(self, customer_ids: list[str] | None, as_of: datetime, shifts: list[timedelta]) -> None:
         """Next instant after ``as_of`` at which each evaluated customer's rules may flip."""

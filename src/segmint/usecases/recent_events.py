@@ -123,11 +123,25 @@ class RecentEvents:
 
 
 def _prepend(events: list[dict[str, Any]], entry: list[dict[str, Any]], depth: int) -> list[dict[str, Any]]:
-    """Newly committed events in front of a cached entry; the usual case (all newer) needs no merge."""
+    """Newly committed events merged into a cached entry (newest first). A commit brings a customer a
+    few events, so each is placed by a short scan from the front rather than re-sorting the entry; an
+    event already present (same time and id) is not added twice."""
     fresh = sorted(events, key=_order, reverse=True)
-    if entry and _order(fresh[-1]) <= _order(entry[0]):
+    if not entry or _order(fresh[-1]) > _order(entry[0]):
+        return (fresh + entry)[:depth]
+    if len(fresh) > 8:
         return _newest(entry + events, depth)
-    return (fresh + entry)[:depth]
+    out = list(entry)
+    for event in fresh:
+        key = _order(event)
+        i = 0
+        while i < len(out) and _order(out[i]) > key:
+            i += 1
+        if i < len(out) and _order(out[i]) == key:
+            continue
+        if i < depth:
+            out.insert(i, event)
+    return out[:depth]
 
 
 def _order(event: dict[str, Any]) -> tuple:
