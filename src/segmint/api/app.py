@@ -71,6 +71,7 @@ def create_app(
             "events_seen": len(service.ingestor.seen),
             "commits": service.ingestor.commits,
             "commit_seconds": round(service.ingestor.write_seconds, 3),
+            "checkpoints": service.ingestor.checkpoints,
             "next_change_seq": service.live.next_seq,
             "webhooks_pending": service.deliverer.pending() if service.deliverer else 0,
             "live": {k: round(v, 3) if isinstance(v, float) else v for k, v in service.live.stats.items()},

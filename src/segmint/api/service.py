@@ -57,6 +57,8 @@ class ServiceSettings:
     stream_keepalive_s: float = 15.0
     # Event-driven evaluations start at most this often; each covers every customer touched meanwhile.
     live_interval_s: float = 0.15
+    # Write-ahead log size at which the writer checkpoints (0: DuckDB's default, 16 MB, in any commit).
+    checkpoint_mb: int = 64
 
 
 class Service:
@@ -183,6 +185,11 @@ class Service:
         self._dloop.call_soon_threadsafe(self.deliverer.add, delivery)
 
     def _load(self) -> None:
+        if self.settings.checkpoint_mb > 0:
+            # The writer checkpoints when the log reaches checkpoint_mb (see Ingestor); DuckDB's own
+            # threshold only backs it up.
+            self.ws.con.con.execute(f"SET checkpoint_threshold = '{int(self.settings.checkpoint_mb) * 8}MB'")
+            self.ingestor.checkpoint_bytes = int(self.settings.checkpoint_mb) << 20
         self.ingestor.load()
         self.ingestor.preload_recent()
         self.profiles.load_customers(self.ws.con.con)

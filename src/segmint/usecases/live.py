@@ -113,6 +113,7 @@ class LiveEngine:
         self._due: list[tuple[datetime, str]] = []  # heap; stale entries skipped via _due_of
         self._due_of: dict[str, datetime] = {}
         self.next_seq = 1
+        self._members: dict[str, set[str]] = {}  # customer -> segments, as in ``memberships``
         self.webhooks: list[Webhook] = []
         self.listeners: list[Callable[[list[Change], list[OutboxItem]], None]] = []
         self.evaluations = 0
@@ -129,6 +130,9 @@ class LiveEngine:
     def load(self) -> None:
         row = self.raw.execute("SELECT max(seq) FROM changes").fetchone()
         self.next_seq = (row[0] or 0) + 1
+        self._members = {}
+        for segment, cid in self.raw.execute("SELECT segment, customer_id FROM memberships").fetchall():
+            self._members.setdefault(cid, set()).add(segment)
         self.reload_webhooks()
 
     def reload_webhooks(self) -> None:
@@ -284,20 +288,14 @@ class LiveEngine:
         return changes
 
     def _current(self, customer_ids: list[str] | None, segments: list[str]) -> set[tuple[str, str]]:
-        raw = self.raw
-        if customer_ids is None:
-            rows = raw.execute("SELECT segment, customer_id FROM memberships").fetchall()
-            keep = set(segments)
-            return {(s, c) for s, c in rows if s in keep}
-        raw.register("_live_ids", pa.table({"customer_id": pa.array(customer_ids, pa.string())}))
-        try:
-            rows = raw.execute(
-                "SELECT m.segment, m.customer_id FROM memberships m SEMI JOIN _live_ids i USING (customer_id)"
-            ).fetchall()
-        finally:
-            raw.unregister("_live_ids")
+        """Current memberships of these customers (all if None), from memory: the engine is the only
+        writer of ``memberships`` while it runs, so its copy (loaded at start, updated after each
+        commit) is exact."""
         keep = set(segments)
-        return {(s, c) for s, c in rows if s in keep}
+        held = self._members
+        if customer_ids is None:
+            return {(s, c) for c, segs in held.items() for s in segs if s in keep}
+        return {(s, c) for c in customer_ids for s in held.get(c, ()) if s in keep}
 
     def _outbox(self, changes: list[Change]) -> list[OutboxItem]:
         items: list[OutboxItem] = []
@@ -329,23 +327,29 @@ class LiveEngine:
         try:
             raw.register("_live_changes", ch)
             raw.execute("INSERT INTO changes BY NAME SELECT * FROM _live_changes")
-            raw.execute(
-                "DELETE FROM memberships m USING _live_changes c WHERE c.kind = 'exited' "
-                "AND m.segment = c.segment AND m.customer_id = c.customer_id"
-            )
-            raw.execute(
-                'INSERT INTO memberships BY NAME SELECT segment, customer_id, "at" AS since, segment_version '
-                "FROM _live_changes WHERE kind = 'entered'"
-            )
-            raw.execute(
-                'UPDATE membership_history h SET valid_to = c."at" FROM _live_changes c '
-                "WHERE c.kind = 'exited' AND h.segment = c.segment AND h.customer_id = c.customer_id "
-                "AND h.valid_to IS NULL"
-            )
-            raw.execute(
-                'INSERT INTO membership_history BY NAME SELECT segment, customer_id, "at" AS valid_from, '
-                "NULL::TIMESTAMP AS valid_to, segment_version FROM _live_changes WHERE kind = 'entered'"
-            )
+            exits = any(c.kind == "exited" for c in changes)
+            entries = len(changes) > 0 and not all(c.kind == "exited" for c in changes)
+            if exits:
+                raw.execute(
+                    "DELETE FROM memberships m USING _live_changes c WHERE c.kind = 'exited' "
+                    "AND m.segment = c.segment AND m.customer_id = c.customer_id"
+                )
+            if entries:
+                raw.execute(
+                    'INSERT INTO memberships BY NAME SELECT segment, customer_id, "at" AS since, segment_version '
+                    "FROM _live_changes WHERE kind = 'entered'"
+                )
+            if exits:
+                raw.execute(
+                    'UPDATE membership_history h SET valid_to = c."at" FROM _live_changes c '
+                    "WHERE c.kind = 'exited' AND h.segment = c.segment AND h.customer_id = c.customer_id "
+                    "AND h.valid_to IS NULL"
+                )
+            if entries:
+                raw.execute(
+                    'INSERT INTO membership_history BY NAME SELECT segment, customer_id, "at" AS valid_from, '
+                    "NULL::TIMESTAMP AS valid_to, segment_version FROM _live_changes WHERE kind = 'entered'"
+                )
             raw.unregister("_live_changes")
             if outbox:
                 ob = pa.table(
@@ -371,6 +375,15 @@ class LiveEngine:
         except BaseException:
             raw.execute("ROLLBACK")
             raise
+        for change in changes:
+            if change.kind == "entered":
+                self._members.setdefault(change.customer_id, set()).add(change.segment)
+            else:
+                segs = self._members.get(change.customer_id)
+                if segs is not None:
+                    segs.discard(change.segment)
+                    if not segs:
+                        del self._members[change.customer_id]
 
     def _advance(
         self,
