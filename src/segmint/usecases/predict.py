@@ -19,7 +19,7 @@ import pyarrow as pa
 
 from segmint.core.models.btyd import MODELS, GammaGammaFitter, customer_lifetime_value
 from segmint.core.models.btyd._transactions import TransactionFitter
-from segmint.core.models.btyd.engine import bgnbd_score_expr
+from segmint.core.models.btyd.engine import EngineScoringUnsupported, bgnbd_score_expr
 from segmint.core.models.summary import calibration_summary, time_unit_days
 from segmint.core.schema import MODEL_RUNS, PREDICTIONS
 from segmint.core.timeutil import parse_as_of
@@ -162,10 +162,18 @@ def score(
     when = parse_as_of(as_of) if as_of is not None else (run["holdout_end"] or run["calibration_end"])
     horizon = horizon_days / days
     summary_expr = calibration_summary(ws.table("orders"), when, None, unit)
+    engine_fallback = None
+    df = None
     if in_engine and run["model"] == "bgnbd":
-        df = bgnbd_score_expr(summary_expr, run["parameters"], horizon).to_pandas()
-        df = df.rename(columns={"expected_purchases": "expected_orders_90d"})
-    else:
+        try:
+            expr = bgnbd_score_expr(summary_expr, run["parameters"], horizon, purchase_horizon=30 / days)
+        except EngineScoringUnsupported as exc:  # e.g. a horizon far beyond alpha: numpy scores exactly
+            engine_fallback = exc.message
+        else:
+            df = expr.to_pandas().rename(
+                columns={"expected_purchases": "expected_orders_90d", "p_purchase": "propensity"}
+            )
+    if df is None:
         df = summary_expr.to_pandas()
         x, t_x, T = (df[c].to_numpy(float) for c in ("x", "t_x", "T"))
         df["p_alive"] = model.probability_alive(x, t_x, T)
@@ -189,7 +197,9 @@ def score(
         )
     else:
         clv = np.full(len(df), np.nan)
-    if hasattr(model, "probability_purchase_within"):
+    if "propensity" in df:
+        propensity = df.propensity.to_numpy(float)
+    elif hasattr(model, "probability_purchase_within"):
         propensity = model.probability_purchase_within(30 / days, x, t_x, T)
     else:  # Pareto/NBD: no closed form here yet (see the issue-4 report)
         propensity = np.full(len(df), np.nan)
@@ -218,7 +228,8 @@ def score(
         "model": run["model"],
         "as_of": when,
         "customers": len(df),
-        "in_engine": bool(in_engine and run["model"] == "bgnbd"),
+        "in_engine": bool(in_engine and run["model"] == "bgnbd" and engine_fallback is None),
+        "engine_fallback": engine_fallback,
         "mean_p_alive": float(df.p_alive.mean()),
         "expected_orders_90d": float(df.expected_orders_90d.sum()),
         "clv_12m_total": float(np.nansum(clv)) if gg_run is not None else None,
