@@ -53,6 +53,23 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+THREAD_NAMES: dict[str, str] = {}  # native thread id -> Python thread name, from the server's /health
+
+
+def thread_cpu(pid: int) -> dict[str, float]:
+    """CPU seconds per server thread (Python threads by name; the rest are DuckDB's workers)."""
+    out: dict[str, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        name = THREAD_NAMES.get(task.name, "other (DuckDB workers)").rstrip("0123456789_")
+        out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    return out
+
+
 def own_cpu() -> float:
     t = os.times()
     return t.user + t.system
@@ -65,6 +82,11 @@ class CpuMeter:
     def __init__(self, pid: int) -> None:
         self.pid = pid
         self.server0, self.client0, self.wall0 = cpu_seconds(pid), own_cpu(), time.perf_counter()
+        self.threads0 = thread_cpu(pid)
+
+    def by_thread(self) -> dict[str, float]:
+        now = thread_cpu(self.pid)
+        return {k: v - self.threads0.get(k, 0.0) for k, v in now.items() if v - self.threads0.get(k, 0.0) > 0}
 
     def stop(self) -> tuple[float, float, float]:
         return (
@@ -322,12 +344,14 @@ def main() -> int:
         asyncio.run(run_batches(url, tokens["ingest"], BatchLoad(50, 4, seed=9), 5, 2))
         time.sleep(3)
 
+        THREAD_NAMES.update(httpx.get(url + "/health", timeout=10).json()["threads"])
         meter = CpuMeter(server.pid)
         acked, elapsed, ack_time, failures = asyncio.run(
             run_batches(url, tokens["ingest"], load, seconds, args.concurrency)
         )
         rate = acked / elapsed
         batch_cpu = meter.stop()
+        batch_threads = meter.by_thread()
         print(f"batch: {acked:,} events in {elapsed:.1f} s", flush=True)
         settle = time.time() + 10
         while time.time() < settle and not set(ack_time) <= set(receiver.arrivals):
@@ -336,7 +360,8 @@ def main() -> int:
         missing = len(set(ack_time) - set(receiver.arrivals))
         wait_idle(url)
         drained_cpu = meter.stop()  # everything the batch load caused, live evaluation included
-        live_stats = httpx.get(url + "/health", timeout=10).json()["live"]
+        health = httpx.get(url + "/health", timeout=10).json()
+        live_stats = health["live"]
 
         meter = CpuMeter(server.pid)
         track_done, track_elapsed = asyncio.run(run_track(url, tokens["ingest"], min(5.0, seconds), 16))
@@ -395,6 +420,16 @@ def main() -> int:
         f"{'  => events/s 2 free cores could sustain':<48}{2e6 / (drained_us + client_us):>14,.0f}  (server incl. live + load generator)"
     )
     print(f"live engine: {live_stats}")
+    print(
+        f"writer: {health['commits']} commits, {health['checkpoints']} checkpoints, "
+        f"waited {health['back_pressure_seconds']} s for live evaluation (back-pressure)"
+    )
+    per_thread = ", ".join(
+        f"{name} {cpu / max(1, acked) * 1e6:.1f}"
+        for name, cpu in sorted(batch_threads.items(), key=lambda kv: -kv[1])
+    )
+    print(f"batch phase server CPU per event by thread (us): {per_thread}")
+    print(f"server CPU share during the batch phase: {batch_cpu[0] / batch_cpu[2]:.2f} of 2 cores")
     return 0
 
 

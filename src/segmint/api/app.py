@@ -7,6 +7,7 @@ dashboard) add their pages with ``extra_routers``/``configure`` or later with ``
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -72,6 +73,8 @@ def create_app(
             "commits": service.ingestor.commits,
             "commit_seconds": round(service.ingestor.write_seconds, 3),
             "checkpoints": service.ingestor.checkpoints,
+            "back_pressure_seconds": round(service.throttled_s, 3),
+            "threads": {t.native_id: t.name for t in threading.enumerate()},
             "next_change_seq": service.live.next_seq,
             "webhooks_pending": service.deliverer.pending() if service.deliverer else 0,
             "live": {k: round(v, 3) if isinstance(v, float) else v for k, v in service.live.stats.items()},

@@ -59,6 +59,10 @@ class ServiceSettings:
     live_interval_s: float = 0.15
     # Write-ahead log size at which the writer checkpoints (0: DuckDB's default, 16 MB, in any commit).
     checkpoint_mb: int = 64
+    # Back-pressure: commits wait while live evaluation lags more than this (0: never wait) ...
+    max_live_lag_s: float = 0.4
+    # ... but at most this long per commit.
+    max_back_pressure_s: float = 0.5
 
 
 class Service:
@@ -85,7 +89,12 @@ class Service:
         self.recent = RecentEvents()
         self.profiles = ProfileStore()
         self.ingestor = Ingestor(
-            self.ws, self.writer, on_commit=self._on_commit, recent=self.recent, profiles=self.profiles
+            self.ws,
+            self.writer,
+            on_commit=self._on_commit,
+            recent=self.recent,
+            profiles=self.profiles,
+            before_write=self._back_pressure,
         )
         self.keys = KeyRing([])
         self._local = threading.local()
@@ -98,6 +107,7 @@ class Service:
         self._dtask: asyncio.Task | None = None
         self._dthread: threading.Thread | None = None
         self._results_lock = threading.Lock()
+        self.throttled_s = 0.0  # time the writer waited for live evaluation (back-pressure)
         self._tasks: list[asyncio.Task] = []
         self._subscribers: set[asyncio.Queue] = set()
         self._results: list[DeliveryResult] = []
@@ -241,6 +251,20 @@ class Service:
     ) -> None:
         self.live.mark(customers, dated, relinked)
         self._live_wake.set()
+
+    def _back_pressure(self) -> None:
+        """Bounded staleness: when live evaluation lags more than ``max_live_lag_s`` behind the commits
+        (the machine has less CPU than the load needs), the writer waits (at most
+        ``max_back_pressure_s`` per commit) before its next commit, so the CPU goes to evaluation and
+        memberships stay current; ingest slows instead, with larger group commits. On a machine that
+        keeps up this never waits."""
+        limit = self.settings.max_live_lag_s
+        if limit <= 0:
+            return
+        deadline = time.monotonic() + self.settings.max_back_pressure_s
+        while self.live.lag() > limit and time.monotonic() < deadline and not self._stopping.is_set():
+            self.throttled_s += 0.005
+            time.sleep(0.005)
 
     async def _sweep(self, at: datetime) -> None:
         prepare = getattr(self.evaluator, "prepare_sweep", None)

@@ -75,6 +75,7 @@ class Ingestor:
         | None = None,
         recent: RecentEvents | None = None,
         profiles: ProfileStore | None = None,
+        before_write: Callable[[], None] | None = None,
     ) -> None:
         self.ws = ws
         self.raw = ws.con.con  # the DuckDB connection; only ever used on the executor's thread
@@ -82,6 +83,7 @@ class Ingestor:
         self.on_commit = on_commit
         self.recent = recent
         self.profiles = profiles
+        self.before_write = before_write  # e.g. the service's back-pressure from live evaluation
         self.seen: set[str] = set()
         self.links: dict[str, str] = {}
         self.customers: set[str] = set()
@@ -152,6 +154,8 @@ class Ingestor:
 
     # -- the writer --------------------------------------------------------------------------------
     def _flush(self) -> None:
+        if self.before_write is not None:
+            self.before_write()  # may wait: what arrives meanwhile joins this group
         with self._lock:
             group, self._pending = self._pending, []
             self._scheduled = False

@@ -109,6 +109,8 @@ class LiveEngine:
         # without them (or whose identity links changed) get their due time recomputed from the tables.
         self._dated: list[tuple[Sequence[str | None], Sequence[datetime]]] = []
         self._rescan: set[str] = set()
+        self._dirty_since: float | None = None  # monotonic time of the oldest mark not yet taken
+        self._ticking_since: float | None = None  # ... of the oldest mark the running tick covers
         self._dirty_lock = threading.Lock()
         self._due: list[tuple[datetime, str]] = []  # heap; stale entries skipped via _due_of
         self._due_of: dict[str, datetime] = {}
@@ -156,6 +158,8 @@ class LiveEngine:
         given, and for customers in ``rescan``, it is recomputed from the tables. Marking is O(1) per
         commit: the rows are only looked at by the next tick."""
         with self._dirty_lock:
+            if self._dirty_since is None:
+                self._dirty_since = time.monotonic()
             if dated is None:
                 customers = set(customers)
                 self._dirty |= customers
@@ -164,6 +168,11 @@ class LiveEngine:
             self._dirty.update(customers)
             self._rescan.update(rescan)
             self._dated.append(dated)
+
+    def lag(self) -> float:
+        """Seconds since the oldest change that is marked but not yet evaluated (0 if none)."""
+        oldest = [t for t in (self._dirty_since, self._ticking_since) if t is not None]
+        return time.monotonic() - min(oldest) if oldest else 0.0
 
     def has_dirty(self) -> bool:
         return bool(self._dirty)
@@ -189,7 +198,10 @@ class LiveEngine:
     def tick(self, as_of: datetime) -> list[Change]:
         """Re-evaluate the touched customers and those due by ``as_of``, at ``as_of``."""
         started = time.perf_counter()
-        changes = self._tick(as_of)
+        try:
+            changes = self._tick(as_of)
+        finally:
+            self._ticking_since = None
         self.stats["ticks"] += 1
         self.stats["seconds"] += time.perf_counter() - started
         return changes
@@ -199,6 +211,7 @@ class LiveEngine:
             dirty, self._dirty = self._dirty, set()
             dated, self._dated = self._dated, []
             rescan, self._rescan = self._rescan, set()
+            self._ticking_since, self._dirty_since = self._dirty_since, None
         due = self._take_due(as_of)
         changes: list[Change] = []
         if dirty:
