@@ -1,6 +1,7 @@
 """Behavioural and technographic traits from events: one aggregation over the (stitched) events into a
-pre-aggregate per (customer, session, email, cart, device, browser, os, channel), from which the
-per-customer counts, distinct sessions and emails, abandoned carts and preferences are all read.
+pre-aggregate per (customer, session, cart, device, browser, os, channel), from which the per-customer
+counts, distinct sessions, abandoned carts and preferences are all read; distinct emails come from a
+second, small pass over the email events of the last 90 days.
 
 Event names follow the canonical tracking plan: product_viewed, added_to_cart, checkout_started,
 order_completed, search (or products_searched), email_sent / email_opened / email_clicked,
@@ -99,12 +100,12 @@ PRIVATE = ("_last_unsub_at", "_app_events", "_event_channel")
 
 # Pre-aggregate counts only the email pass reads (per-email sent / opened / clicked in 90 days) and
 # the interactive-event weight only the preference pass reads.
-_PER_EMAIL = ("_n", "_s", "_o", "_c")
+_PER_EMAIL = ("_n",)
 
 
 def build_events(tables: Mapping[str, ir.Table], as_of: datetime, settings: dict[str, Any]) -> ir.Table:
-    # One pass over the (large) events table: a pre-aggregate per (customer, session, email, cart,
-    # device, browser, os, channel) holds every count and time the traits need, and each trait is then
+    # One pass over the (large) events table: a pre-aggregate per (customer, session, cart, device,
+    # browser, os, channel) holds every count and time the traits need, and each trait is then
     # read from that much smaller table. Distinct counts become counts of groups (a session is counted
     # in a window when its latest own event falls in it), which avoids COUNT(DISTINCT) over raw events.
     ev = resolved_events(tables, as_of)
@@ -112,13 +113,11 @@ def build_events(tables: Mapping[str, ir.Table], as_of: datetime, settings: dict
     own = ~name.isin([SENT])
     interactive = ~name.isin(EMAIL_EVENTS)
     device = ev.device_type.lower()
-    null_s = ibis.null("string")
 
     def count(event: str | tuple[str, ...], days: int) -> ir.IntegerValue:
         names = [event] if isinstance(event, str) else list(event)
         return ev.event_id.count(where=name.isin(names) & within(ev.occurred_at, as_of, days))
 
-    w90 = within(ev.occurred_at, as_of, 90)
     sums = {
         **{f"product_views_{d}d": count(VIEW, d) for d in (7, 30, 90)},
         **{f"cart_adds_{d}d": count(CART, d) for d in (7, 30, 90)},
@@ -129,9 +128,6 @@ def build_events(tables: Mapping[str, ir.Table], as_of: datetime, settings: dict
         "_with_device": ev.event_id.count(where=interactive & device.notnull()),
         "_app_events": ev.event_id.count(where=ev.channel.lower() == "app"),
         "_n": ev.count(where=interactive),
-        "_s": ev.count(where=(name == SENT) & w90),
-        "_o": ev.count(where=(name == OPENED) & w90),
-        "_c": ev.count(where=(name == CLICKED) & w90),
     }
     maxes = {
         "_own_at": ev.occurred_at.max(where=own),
@@ -142,12 +138,11 @@ def build_events(tables: Mapping[str, ir.Table], as_of: datetime, settings: dict
     pre = ev.group_by(
         "customer_id",
         "session_id",
-        _email=ibis.ifelse(name.isin([SENT, OPENED, CLICKED]), ev.campaign_id.fill_null(ev.event_id), null_s),
-        _cart=ibis.ifelse(name.isin([CART, ORDER]), ev.cart_id, null_s),
-        device=ibis.ifelse(interactive, device, null_s),
-        browser=ibis.ifelse(interactive, ev.browser, null_s),
-        os=ibis.ifelse(interactive, ev.os, null_s),
-        channel=ibis.ifelse(interactive, ev.channel.lower(), null_s),
+        _cart=ev.cart_id,
+        device=device,
+        browser=ev.browser,
+        os=ev.os,
+        channel=ev.channel.lower(),
     ).agg(**sums, **maxes)
 
     sessions = _sessions(pre, as_of)
@@ -156,7 +151,7 @@ def build_events(tables: Mapping[str, ir.Table], as_of: datetime, settings: dict
         last_seen_at=pre._own_at.max(),
         _last_unsub_at=pre._last_unsub_at.max(),
     )
-    emails = _distinct_emails(pre)
+    emails = _distinct_emails(tables, as_of)
     agg = agg.mutate(
         days_since_last_seen=whole_days_since(agg.last_seen_at, as_of),
         unsubscribed=agg._last_unsub_at.notnull(),
@@ -167,10 +162,12 @@ def build_events(tables: Mapping[str, ir.Table], as_of: datetime, settings: dict
         ),
     )
 
-    device_top = top_value(pre, "device", "_n")
-    browser_top = top_value(pre, "browser", "_n")
-    os_top = top_value(pre, "os", "_n")
-    channel_top = top_value(pre, "channel", "_n")
+    # Weighted by interactive events only: a group of email events alone says nothing of a device.
+    tech = pre.filter(pre._n > 0)
+    device_top = top_value(tech, "device", "_n")
+    browser_top = top_value(tech, "browser", "_n")
+    os_top = top_value(tech, "os", "_n")
+    channel_top = top_value(tech, "channel", "_n")
     carts = abandoned_carts(pre, as_of, settings["abandon_after_minutes"])
 
     joined = (
@@ -207,11 +204,16 @@ def _sessions(pre: ir.Table, as_of: datetime) -> ir.Table:
     )
 
 
-def _distinct_emails(pre: ir.Table) -> ir.Table:
+def _distinct_emails(tables: Mapping[str, ir.Table], as_of: datetime) -> ir.Table:
     """(customer_id, _sent, _opened, _clicked): distinct emails (campaign, else event) sent, opened and
-    clicked in the last 90 days, from the pre-aggregate's per-email counts."""
-    rows = pre.filter(pre._email.notnull())
-    per = rows.group_by("customer_id", "_email").agg(s=rows._s.sum(), o=rows._o.sum(), c=rows._c.sum())
+    clicked in the last 90 days. A pass over email events only (a small share of events), kept out
+    of the main pre-aggregate where one group per email would outnumber the sessions."""
+    em = resolved_events(tables, as_of, names=(SENT, OPENED, CLICKED), since=as_of - timedelta(days=90))
+    per = em.group_by("customer_id", _email=em.campaign_id.fill_null(em.event_id)).agg(
+        s=em.count(where=em.name == SENT),
+        o=em.count(where=em.name == OPENED),
+        c=em.count(where=em.name == CLICKED),
+    )
     return per.group_by("customer_id").agg(
         _sent=per.count(where=per.s > 0),
         _opened=per.count(where=per.o > 0),
