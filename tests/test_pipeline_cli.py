@@ -83,3 +83,19 @@ def test_demo_builds_a_shop_and_reuses_it(tmp_path, capsys):
     again = _run(capsys, "demo", "--customers", "600", "--dir", str(tmp_path / "demo"), "--no-serve")
     assert again["reused"] is True
     assert again["counts"] == summary["counts"]
+
+
+def test_the_demo_key_is_the_only_working_demo_key(workspace):
+    from segmint import Workspace
+    from segmint.cli.demo_cmd import _demo_key
+    from segmint.usecases.api_keys import KeyRing, list_keys
+
+    root = workspace.root
+    workspace.close()
+    first, second = _demo_key(root), _demo_key(root)
+    with Workspace.open(root) as ws:
+        ring = KeyRing(list_keys(ws.con))
+    assert ring.check(first) is None  # revoked when the next demo started
+    key = ring.check(second)
+    assert key is not None and key.name == "demo"
+    assert all(key.allows(scope) for scope in ("read", "ingest", "admin"))

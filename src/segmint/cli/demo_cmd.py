@@ -67,8 +67,24 @@ def _serve(root: Path, host: str, port: int) -> None:
     from segmint.api.app import create_app
     from segmint.web.app import install
 
+    token = _demo_key(root)
     console.print(
         f"\n[bold green]Dashboard:[/] http://{host}:{port}/   (API docs: http://{host}:{port}/docs)"
     )
+    console.print(f"Sign in with the demo key (scopes read, ingest, admin): [bold]{token}[/]")
     console.print("Press Ctrl+C to stop.")
     uvicorn.run(create_app(root, configure=install), host=host, port=port, log_level="warning")
+
+
+def _demo_key(root: Path) -> str:
+    """A fresh key for this demo session. The service is the workspace's only writer once it runs, so
+    the key is made before it starts; earlier demo keys are revoked so only the printed one works."""
+    from segmint.usecases.api_keys import create_key, list_keys, revoke_key
+    from segmint.usecases.workspace import Workspace
+
+    with Workspace.open(root) as ws:
+        for key in list_keys(ws.con):
+            if key.name == "demo" and key.revoked_at is None:
+                revoke_key(ws.con, key.key_id)
+        _, token = create_key(ws.con, "demo", "read,ingest,admin")
+    return token
