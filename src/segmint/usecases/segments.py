@@ -693,9 +693,17 @@ def _record_forward(
     if n_entered or n_exited:
         moves = entered.mutate(kind=ibis.literal("entered")).union(exited.mutate(kind=ibis.literal("exited")))
         start = int(ws.table("changes").seq.max().fill_null(0).to_pyarrow().as_py())
-        ordered = moves.mutate(
+        # Numbered in (segment, kind, customer_id) order as offset of its (segment, kind) block plus
+        # rank inside it: the same numbers as one global row_number, but blocks rank in parallel.
+        blocks = moves.group_by("segment", "kind").aggregate(n=moves.count())
+        blocks = blocks.mutate(
+            off=blocks.n.cumsum(order_by=[blocks.segment, blocks.kind]) - blocks.n + start + 1
+        )
+        numbered = moves.inner_join(blocks, ["segment", "kind"])
+        ordered = numbered.mutate(
             at=t,
-            seq=ibis.row_number().over(order_by=["segment", "kind", "customer_id"]) + start + 1,
+            seq=numbered.off
+            + ibis.row_number().over(group_by=["segment", "kind"], order_by=numbered.customer_id),
             cause=ibis.literal(cause),
         )
         ws.store.append("changes", ordered.select(*CHANGES.columns))
