@@ -402,6 +402,8 @@ def main() -> int:
     )
     print(
         f"{'profile lookup server CPU per request (us)':<48}{prof_cpu[0] / max(1, len(prof_lat)) * 1e6:>14,.0f}"
+        f"  (load generator {prof_cpu[1] / max(1, len(prof_lat)) * 1e6:,.0f} us; server used "
+        f"{prof_cpu[0] / prof_cpu[2]:.2f} cores, generator {prof_cpu[1] / prof_cpu[2]:.2f})"
     )
     print(
         "\nCPU time (defensible on a shared machine: wall rates above drop when other work shares the cores)"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 
+import orjson
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 
 from segmint.api.auth import require
@@ -75,7 +76,7 @@ def _profile(cur, service, customer_id: str, events: int) -> dict | None:
     for event in recent:
         if event["properties"]:
             with contextlib.suppress(ValueError):
-                event["properties"] = json.loads(event["properties"])
+                event["properties"] = orjson.loads(event["properties"])
     traits, traits_as_of = None, None
     if service.has_table("traits"):
         row = cur.execute(_TRAITS_SQL, {"c": customer_id}).fetchone()
@@ -110,7 +111,7 @@ async def profile(
         found = await service.read(_profile, service, customer_id, events)
     if found is None:
         raise HTTPException(status_code=404, detail=f"no customer {customer_id!r}")
-    return Response(json.dumps(found, default=_plain, separators=(",", ":")), media_type="application/json")
+    return Response(orjson.dumps(found, default=_plain), media_type="application/json")
 
 
 class _NeedsDatabase(Exception):
