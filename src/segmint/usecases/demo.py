@@ -8,7 +8,7 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -57,7 +57,11 @@ def build_demo(
 ) -> DemoSummary:
     root = Path(root).resolve()
     shop, data = root / "shop", root / "data"
-    wanted = {"customers": customers, "seed": seed}
+    # The demo's history ends now, so the live service (which evaluates at the current time) and the
+    # batch run agree, and "last 7 days" segments are about this week. A new day means a new build.
+    end = datetime.now(UTC).replace(tzinfo=None, minute=0, second=0, microsecond=0)
+    start = end - timedelta(days=730)
+    wanted = {"customers": customers, "seed": seed, "day": end.date().isoformat()}
     marker = shop / MARKER
     if not rebuild and marker.exists() and json.loads(marker.read_text()).get("build") == wanted:
         with Workspace.open(shop) as ws:
@@ -70,7 +74,7 @@ def build_demo(
         for leftover in shop.glob("segmint.duckdb*"):
             leftover.unlink()
     step(f"generating a shop of {customers:,} customers")
-    generate_shop(data, customers, seed=seed)
+    generate_shop(data, customers, seed=seed, start=start, end=end)
     as_of = generated_end(data)
     seconds["generate"] = time.perf_counter() - clock
 
