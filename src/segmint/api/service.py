@@ -60,7 +60,7 @@ class ServiceSettings:
     # Write-ahead log size at which the writer checkpoints (0: DuckDB's default, 16 MB, in any commit).
     checkpoint_mb: int = 64
     # Back-pressure: commits wait while live evaluation lags more than this (0: never wait) ...
-    max_live_lag_s: float = 0.4
+    max_live_lag_s: float = 0.3
     # ... but at most this long per commit.
     max_back_pressure_s: float = 0.5
 

@@ -30,6 +30,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from segmint.core.schema import CHANGES, OUTBOX
 from segmint.usecases.workspace import Workspace
@@ -408,18 +409,33 @@ class LiveEngine:
         """Due times after new rows alone. A customer's due time is the earliest ``t + d`` after the last
         evaluation over its rows ``t`` and the rules' shifts ``d``; if it is still ahead of ``as_of`` it
         stays the earliest for the old rows, so only the new rows' instants can come before it."""
+        if not dated:
+            return
+        rows = pa.table(
+            {
+                "owner": pa.chunked_array([pa.array(o, pa.string()) for o, _ in dated], pa.string()),
+                "t": pa.chunked_array(
+                    [pa.array(t, pa.timestamp("us")) for _, t in dated], pa.timestamp("us")
+                ),
+            }
+        ).filter(pc.is_valid(pc.field("owner")))
+        if rescan:
+            rows = rows.filter(~pc.is_in(pc.field("owner"), pa.array(list(rescan), pa.string())))
         best: dict[str, datetime] = {}
-        for owners, times in dated:
-            for cid, t in set(zip(owners, times, strict=True)):  # events of one batch share times
-                if cid is None or cid in rescan:
-                    continue
-                for d in shifts:
-                    at = t + d
-                    if at > as_of:
-                        known = best.get(cid)
-                        if known is None or at < known:
-                            best[cid] = at
-                        break  # shifts are sorted: later ones only give later instants for this t
+        # Per shift d, the earliest new row with t + d > as_of gives that shift's candidate; the due
+        # time is the earliest candidate over all shifts (vectorised: commits bring thousands of rows).
+        for d in shifts:
+            after = rows.filter(pc.field("t") > pa.scalar(as_of - d, pa.timestamp("us")))
+            if after.num_rows == 0:
+                continue
+            firsts = after.group_by("owner").aggregate([("t", "min")])
+            for cid, t in zip(
+                firsts.column("owner").to_pylist(), firsts.column("t_min").to_pylist(), strict=True
+            ):
+                at = t + d
+                known = best.get(cid)
+                if known is None or at < known:
+                    best[cid] = at
         for cid, at in best.items():
             current = self._due_of.get(cid)
             if current is None or at < current:
