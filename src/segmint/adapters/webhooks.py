@@ -203,10 +203,17 @@ class KeepAlivePool:
         self.max_idle_per_host = max_idle_per_host
 
     async def post(self, url: str, body: bytes, headers: dict[str, str]) -> int:
+        """POST ``body``; the response status (the body is read and dropped)."""
+        return await self.request("POST", url, body, headers)
+
+    async def request(
+        self, method: str, url: str, body: bytes = b"", headers: dict[str, str] | None = None
+    ) -> int:
         parts = urlsplit(url)
         host, port = parts.hostname or "", parts.port or 80
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        head = [f"POST {target} HTTP/1.1", f"Host: {parts.netloc}", f"Content-Length: {len(body)}"]
+        head = [f"{method} {target} HTTP/1.1", f"Host: {parts.netloc}", f"Content-Length: {len(body)}"]
+        headers = headers or {}
         head += [f"{k}: {v}" for k, v in headers.items()]
         request = ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body
         key = (host, port)

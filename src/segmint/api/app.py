@@ -75,6 +75,10 @@ def create_app(
             "checkpoints": service.ingestor.checkpoints,
             "back_pressure_seconds": round(service.throttled_s, 3),
             "threads": {t.native_id: t.name for t in threading.enumerate()},
+            "gc_pauses": {
+                f"gen{g}": {"count": n, "seconds": round(total, 3), "longest": round(longest, 3)}
+                for g, (n, total, longest) in sorted(service.gc_pauses.items())
+            },
             "next_change_seq": service.live.next_seq,
             "webhooks_pending": service.deliverer.pending() if service.deliverer else 0,
             "live": {k: round(v, 3) if isinstance(v, float) else v for k, v in service.live.stats.items()},
