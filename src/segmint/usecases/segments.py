@@ -683,11 +683,12 @@ def _record_forward(
     n_entered = _per_segment(entered)
     n_exited = _per_segment(exited)
 
-    # History: closed intervals replace their open selves (same key), new intervals are added.
-    if n_entered or n_exited:
-        changed = _temp(ws, entered.union(exited), "changed")
-        temps.append(changed)
-        ws.store.upsert(MEMBERSHIP_HISTORY, _name(changed))
+    # History: closed intervals replace their open selves (same key); new intervals start at as_of,
+    # where no interval of theirs can start yet (no run there), so they are plain appends.
+    if n_exited:
+        ws.store.upsert(MEMBERSHIP_HISTORY, _name(exited))
+    if n_entered:
+        ws.store.append("membership_history", entered.select(*MEMBERSHIP_HISTORY.columns))
 
     # Change log: this run's entries and exits, numbered after the last one in a stable order.
     if n_entered or n_exited:
