@@ -222,6 +222,19 @@ class RuleEvaluator:
         self._templates[key] = templates
         return templates
 
+    def _with_predictions(self, tables: Mapping[str, ir.Table], restricted: bool) -> Mapping[str, ir.Table]:
+        """The trait inputs plus the stored model scores (as `segmint run` reads them), so predictive
+        traits and segments have the same values live as in batch."""
+        from segmint.core.traits.predictive import PREDICTIONS_KEY
+
+        con = self._compile_con
+        if PREDICTIONS_KEY not in con.list_tables():
+            return tables
+        scores = con.table(PREDICTIONS_KEY)
+        if restricted:
+            scores = scores.filter(scores.customer_id.isin(con.table(IDS).customer_id))
+        return {**tables, PREDICTIONS_KEY: scores}
+
     def _compile(self, restricted: bool, as_of: datetime) -> list[tuple[str | None, str]]:
         """Build and compile the plan. Temp tables it reads (traits, segments other segments use) are
         created by the statements themselves, so the texts only name stable tables; the compile cursor
@@ -246,7 +259,9 @@ class RuleEvaluator:
         if self._catalog is not None:
             from segmint.core.traits import trait_table
 
-            expr = trait_table(tables, as_of, self._catalog, self._settings)
+            expr = trait_table(
+                self._with_predictions(tables, restricted), as_of, self._catalog, self._settings
+            )
             traits = stage(f"_segmint_live_traits_{int(restricted)}", expr)
 
         def materialise(name: str, expr: ir.Table) -> ir.Table:
