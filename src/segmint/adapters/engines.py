@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -97,8 +98,11 @@ def spark_session(master: str = "local[2]", warehouse: Path | None = None, optio
         .config("spark.driver.memory", "2g")
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
     )
-    if warehouse is not None:
-        builder = builder.config("spark.sql.warehouse.dir", str(warehouse))
+    if warehouse is None:
+        # Without a workspace, managed tables go to a private temporary folder: Spark's default is
+        # ./spark-warehouse, where a leftover from an earlier run makes CREATE TABLE fail.
+        warehouse = Path(tempfile.mkdtemp(prefix="segmint-spark-"))
+    builder = builder.config("spark.sql.warehouse.dir", str(warehouse))
     for key, value in (options or {}).items():
         builder = builder.config(key, value)
     return builder.getOrCreate()
