@@ -24,6 +24,7 @@ import pyarrow as pa
 
 from segmint.core.rules import nodes as n
 from segmint.core.schema import CANONICAL
+from segmint.core.traits.value import RANK_POPULATION
 from segmint.usecases.live import LiveSegment
 from segmint.usecases.live_sql import SqlTemplate, learn_offsets
 from segmint.usecases.traits import trait_settings
@@ -32,6 +33,10 @@ from segmint.usecases.workspace import Workspace
 __all__ = ["RuleEvaluator", "rule_shifts"]
 
 IDS = "_segmint_live_ids"
+# Every buyer's orders aggregate, which RFM scores of touched customers are ranked against (see
+# segmint.core.traits.value.buyer_population). Orders only change by import, never through the
+# service, so it is built once and rebuilt at every sweep.
+POPULATION = "_segmint_live_rfm_population"
 
 
 def rule_shifts(rule: n.Rule) -> set[timedelta]:
@@ -66,6 +71,7 @@ class RuleEvaluator:
         # connection is only busy while statements execute.
         self._lock = threading.RLock()
         self._compile_con = ibis.duckdb.from_connection(ws.con.con.cursor())
+        self._population_at: datetime | None = None
 
     # -- definitions -----------------------------------------------------------------------------------
     def _files_stamp(self) -> tuple:
@@ -157,6 +163,8 @@ class RuleEvaluator:
             return set()
         raw = self.ws.con.con
         restricted = customer_ids is not None
+        if not restricted or self._population_at is None:
+            self._build_population(as_of)
         if restricted:
             self._ensure_ids_table()
             raw.execute(f"DELETE FROM {IDS}")
@@ -170,6 +178,14 @@ class RuleEvaluator:
             raw.execute(f'CREATE OR REPLACE TEMP TABLE "{target}" AS {sql}')
         rows = raw.execute(statements[-1][1]).fetchall()
         return {(segment, cid) for segment, cid in rows}
+
+    def _build_population(self, as_of: datetime) -> None:
+        from segmint.core.traits.value import buyer_population
+
+        with self._lock:
+            sql = self._compile_con.compile(buyer_population(self._compile_con.table("orders"), as_of))
+        self.ws.con.con.execute(f'CREATE OR REPLACE TEMP TABLE "{POPULATION}" AS {sql}')
+        self._population_at = as_of
 
     def _ensure_ids_table(self) -> None:
         self.ws.con.con.execute(f"CREATE TEMP TABLE IF NOT EXISTS {IDS} (customer_id VARCHAR)")
@@ -230,10 +246,8 @@ class RuleEvaluator:
         con = self._compile_con
         if PREDICTIONS_KEY not in con.list_tables():
             return tables
-        scores = con.table(PREDICTIONS_KEY)
-        if restricted:
-            scores = scores.filter(scores.customer_id.isin(con.table(IDS).customer_id))
-        return {**tables, PREDICTIONS_KEY: scores}
+        # Not restricted to the touched customers: clv_12m_percentile ranks against every scored one.
+        return {**tables, PREDICTIONS_KEY: con.table(PREDICTIONS_KEY)}
 
     def _compile(self, restricted: bool, as_of: datetime) -> list[tuple[str | None, str]]:
         """Build and compile the plan. Temp tables it reads (traits, segments other segments use) are
@@ -246,7 +260,11 @@ class RuleEvaluator:
         tables: Mapping[str, ir.Table] = {name: con.table(name) for name in CANONICAL}
         if restricted:
             raw.execute(f"CREATE TEMP TABLE IF NOT EXISTS {IDS} (customer_id VARCHAR)")
-            tables = restrict(tables, con.table(IDS))
+            raw.execute(
+                f"CREATE TEMP TABLE IF NOT EXISTS {POPULATION} (customer_id VARCHAR, "
+                "last_order_at TIMESTAMP, orders_count BIGINT, total_spent DOUBLE)"
+            )
+            tables = {**restrict(tables, con.table(IDS)), RANK_POPULATION: con.table(POPULATION)}
         out: list[tuple[str | None, str]] = []
 
         def stage(target: str, expr: ir.Table) -> ir.Table:

@@ -144,13 +144,40 @@ def build_orders(tables: Mapping[str, ir.Table], as_of: datetime, settings: dict
     channel = top_value(
         o.filter(sale).select("customer_id", channel=o.channel.lower(), n=ibis.literal(1)), "channel"
     )
-    scores = rfm_scores(agg)
+    population = tables.get(RANK_POPULATION)
+    if population is None:
+        scores = rfm_scores(agg)
+    else:
+        # Rank against every buyer (see buyer_population), not only the customers in `orders`.
+        scores = rfm_scores(
+            population.mutate(recency_days=whole_days_since(population.last_order_at, as_of))
+        )
     out = (
         agg.left_join(channel, agg.customer_id == channel.customer_id)
         .left_join(scores, agg.customer_id == scores.customer_id)
         .select(agg, _order_channel=channel.channel, **{c: scores[c] for c in RFM_SCORES})
     )
     return out.select("customer_id", *(s.name for s in SPECS), "_app_orders", "_order_channel", *RFM_SCORES)
+
+
+RANK_POPULATION = "rfm_population"
+
+
+def buyer_population(orders: ir.Table, as_of: datetime) -> ir.Table:
+    """``customer_id, last_order_at, orders_count, total_spent`` of every buyer as of ``as_of``, with
+    the same sales rules as :func:`build_orders`. Passed as the optional input ``rfm_population``, it is
+    what RFM scores rank against when ``orders`` holds only some customers (live evaluation of the
+    customers an event touched): their scores are then exactly those of a run over everyone."""
+    o = orders.filter(orders.ordered_at <= ts_literal(as_of), orders.customer_id.notnull())
+    sale = o.status.isnull() | o.status.lower().isin(SALE_STATUSES)
+    net = o.total - o.refunded_amount.fill_null(0)
+    agg = o.group_by("customer_id").agg(
+        orders_count=o.order_id.count(where=sale),
+        total_spent=net.sum(where=sale),
+        last_order_at=o.ordered_at.max(where=sale),
+    )
+    agg = agg.filter(agg.orders_count > 0)
+    return agg.mutate(total_spent=agg.total_spent.fill_null(0.0).round(2))
 
 
 def _ratio(part: ir.IntegerValue, whole: ir.IntegerValue) -> ir.FloatingValue:
