@@ -149,9 +149,7 @@ def build_orders(tables: Mapping[str, ir.Table], as_of: datetime, settings: dict
         scores = rfm_scores(agg)
     else:
         # Rank against every buyer (see buyer_population), not only the customers in `orders`.
-        scores = rfm_scores(
-            population.mutate(recency_days=whole_days_since(population.last_order_at, as_of))
-        )
+        scores = rfm_scores(population.mutate(recency_days=whole_days_since(population.last_order_at, as_of)))
     out = (
         agg.left_join(channel, agg.customer_id == channel.customer_id)
         .left_join(scores, agg.customer_id == scores.customer_id)
