@@ -20,13 +20,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import ibis
+import ibis.expr.types as ir
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from segmint.adapters.importers._fields import BadCells, Field, _arrow_type
 from segmint.adapters.importers._source import Source
 
-__all__ = ["Importer", "Options", "bad_where", "email_customer_id"]
+__all__ = ["Importer", "Options", "bad_where", "email_customer_id", "total_only_amounts"]
 
 
 @dataclass
@@ -117,3 +118,17 @@ def email_customer_id(emails: pa.Array) -> pa.Array:
 
 def row_order(t: ibis.Table) -> list:
     return [t._file, t._row]
+
+
+def total_only_amounts(total: ir.NumericValue) -> dict[str, ir.Value]:
+    """Order money columns for sources that know only what a purchase cost (CDNOW, invoice lines): the
+    total is the subtotal, and there is no discount, shipping, tax or refund to record."""
+    zero = ibis.literal(0.0)
+    return {
+        "subtotal": total,
+        "discount": zero,
+        "shipping": zero,
+        "tax": zero,
+        "total": total,
+        "refunded_amount": zero,
+    }

@@ -18,7 +18,7 @@ import ibis
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from segmint.adapters.importers._base import Importer
+from segmint.adapters.importers._base import Importer, total_only_amounts
 from segmint.adapters.importers._fields import BadCells, Field
 from segmint.adapters.importers._parse import to_int
 from segmint.adapters.importers._source import Source
@@ -70,12 +70,7 @@ class CdnowImporter(Importer):
             ordered_at=t.day,
             status=ibis.literal("paid"),
             currency=ibis.literal(self.options.currency or "USD"),
-            subtotal=t.dollars,
-            discount=ibis.literal(0.0),
-            shipping=ibis.literal(0.0),
-            tax=ibis.literal(0.0),
-            total=t.dollars,
-            refunded_amount=ibis.literal(0.0),
+            **total_only_amounts(t.dollars),
             items_count=t.cds,
             source=ibis.literal("cdnow"),
         )

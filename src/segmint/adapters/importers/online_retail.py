@@ -28,7 +28,7 @@ import ibis
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from segmint.adapters.importers._base import Importer, bad_where
+from segmint.adapters.importers._base import Importer, bad_where, total_only_amounts
 from segmint.adapters.importers._fields import BadCells, Field
 from segmint.adapters.importers._source import Source
 
@@ -139,12 +139,7 @@ class OnlineRetailImporter(Importer):
             "ordered_at",
             status=ibis.ifelse(orders.cancelled, "cancelled", "paid"),
             currency=ibis.literal(self.options.currency or "GBP"),
-            subtotal=orders.total,
-            discount=ibis.literal(0.0),
-            shipping=ibis.literal(0.0),
-            tax=ibis.literal(0.0),
-            total=orders.total,
-            refunded_amount=ibis.literal(0.0),
+            **total_only_amounts(orders.total),
             items_count=orders.items_count,
             source=ibis.literal("online-retail"),
             cancelled_at=ibis.ifelse(orders.cancelled, orders.ordered_at, ibis.literal(None, "timestamp")),

@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from segmint.core.traits.catalog import FAMILIES as TRAIT_FAMILIES
 from segmint.errors import SegmintError
 
 __all__ = [
@@ -28,16 +29,10 @@ __all__ = [
     "segment_to_yaml",
 ]
 
+# The segment families are the trait families a marketer segments by (identity and consent are
+# properties, not families of segments), plus clusters and the user's own.
 FAMILIES = (
-    "demographic",
-    "geographic",
-    "psychographic",
-    "technographic",
-    "behavioral",
-    "needs",
-    "value",
-    "lifecycle",
-    "predictive",
+    *(f for f in TRAIT_FAMILIES if f not in ("identity", "consent")),
     "cluster",
     "custom",
 )
