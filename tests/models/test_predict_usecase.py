@@ -10,8 +10,9 @@ import pytest
 from typer.testing import CliRunner
 
 from segmint.cli.main import _register, app
-from segmint.core.models.btyd import BetaGeoFitter
+from segmint.core.models.btyd import BetaGeoFitter, ParetoNBDFitter
 from segmint.core.models.btyd.engine import bgnbd_score_expr
+from segmint.core.models.summary import calibration_summary
 from segmint.usecases import predict as uc
 
 from .conftest import CALIBRATION_END, HOLDOUT_END, load_orders
@@ -124,3 +125,45 @@ def test_errors_are_clear(workspace):
         uc.fit_model(workspace, "bgnbd", CALIBRATION_END)
     with pytest.raises(uc.PredictError, match="predict fit"):
         uc.score(workspace)
+
+
+def test_holdout_fit_is_stored_and_reported(cdnow_ws):
+    """A fit with a holdout stores FHL's three checks in the run; `predict report --run` prints them."""
+    run = uc.fit_model(cdnow_ws, "pnbd", CALIBRATION_END, HOLDOUT_END, "weeks")
+    m = run["metrics"]
+    assert [row["actual"] for row in m["fit_histogram"]] == [1411, 439, 214, 100, 62, 38, 29, 64]
+    assert [row["customers"] for row in m["holdout_by_frequency"]] == [1411, 439, 214, 100, 62, 38, 29, 64]
+    assert round(m["holdout_by_frequency"][0]["actual"], 7) == 0.2367116
+    assert len(m["tracking"]) == 78 and m["tracking"][0]["end"] == "1997-01-07"
+    assert m["tracking"][-1]["actual"] == 4339 and m["holdout_tracking_actual"] == 1882
+    assert round(m["holdout_predicted"], 1) == 1665.5
+    _register()
+    root = str(cdnow_ws.root)
+    cdnow_ws.close()
+    stored = json.loads(
+        CliRunner()
+        .invoke(app, ["--workspace", root, "--json", "predict", "report", "--run", "latest"])
+        .output
+    )
+    assert stored["run_id"] == run["run_id"]
+    assert stored["metrics"]["fit_histogram"] == m["fit_histogram"]
+    text = CliRunner().invoke(app, ["--workspace", root, "predict", "report", "--run", run["run_id"]])
+    assert text.exit_code == 0, text.output
+    for header in ("purchases", "calibration_purchases", "cum_expected"):  # one per table
+        assert header in text.output
+    assert "1997-01-07" in text.output and "0.2367" in text.output
+    missing = CliRunner().invoke(app, ["--workspace", root, "predict", "report", "--run", "nope"])
+    assert isinstance(missing.exception, uc.PredictError) and "no run 'nope'" in str(missing.exception)
+
+
+def test_pareto_scores_include_purchase_propensity(cdnow_ws):
+    run = uc.fit_model(cdnow_ws, "pnbd", CALIBRATION_END)
+    uc.score(cdnow_ws)
+    scored = cdnow_ws.table("predictions").to_pandas().sort_values("customer_id").reset_index(drop=True)
+    assert scored.purchase_propensity_30d.notna().all()
+    summary = calibration_summary(cdnow_ws.table("orders"), CALIBRATION_END).to_pandas()
+    summary = summary.sort_values("customer_id").reset_index(drop=True)
+    model = ParetoNBDFitter.from_params(run["parameters"])
+    want = model.probability_purchase_within(30 / 7, summary.x, summary.t_x, summary["T"])
+    np.testing.assert_allclose(scored.purchase_propensity_30d, want, rtol=1e-12)
+    assert 0 < scored.purchase_propensity_30d.min() < scored.purchase_propensity_30d.max() < 1

@@ -19,8 +19,9 @@ import pyarrow as pa
 
 from segmint.core.models.btyd import MODELS, GammaGammaFitter, customer_lifetime_value
 from segmint.core.models.btyd._transactions import TransactionFitter
+from segmint.core.models.btyd.diagnostics import cohort_tracking, frequency_histogram, holdout_by_frequency
 from segmint.core.models.btyd.engine import EngineScoringUnsupported, bgnbd_score_expr
-from segmint.core.models.summary import calibration_summary, time_unit_days
+from segmint.core.models.summary import calibration_summary, cohort_daily_transactions, time_unit_days
 from segmint.core.schema import MODEL_RUNS, PREDICTIONS
 from segmint.core.timeutil import parse_as_of
 from segmint.errors import SegmintError
@@ -71,8 +72,7 @@ def fit_model(
         metrics["population_mean_spend"] = fitted.expected_average_spend()
     else:
         fitted = MODELS[model]().fit(x, t_x, T)
-        if hold_end is not None:
-            metrics.update(_holdout_metrics(fitted, summary))
+        metrics.update(_fit_diagnostics(ws, fitted, summary, cal_end, hold_end, unit))
     k = len(fitted.param_names)
     metrics["aic"] = 2 * k - 2 * fitted.log_likelihood_
     metrics["bic"] = k * np.log(fitted.n_customers_) - 2 * fitted.log_likelihood_
@@ -93,18 +93,53 @@ def fit_model(
     return run
 
 
-def _holdout_metrics(fitted: TransactionFitter, summary: pd.DataFrame) -> dict[str, Any]:
+def _fit_diagnostics(
+    ws: Any,
+    fitted: TransactionFitter,
+    summary: pd.DataFrame,
+    cal_end: datetime,
+    hold_end: datetime | None,
+    unit: str,
+) -> dict[str, Any]:
+    """The checks of Fader, Hardie & Lee (2005) for a purchase model: the calibration frequency
+    histogram, cumulative tracking of the cohort's repeat transactions and, with a holdout, its total and
+    the conditional expectations by calibration frequency (see core/models/btyd/diagnostics.py)."""
     x, t_x, T = (summary[c].to_numpy(float) for c in ("x", "t_x", "T"))
+    out: dict[str, Any] = {"fit_histogram": _records(frequency_histogram(fitted, x, T))}
+    days = time_unit_days(unit)
+    last = hold_end or cal_end
+    daily = cohort_daily_transactions(ws.table("orders"), cal_end, last).to_pandas()
+    epoch = datetime(1970, 1, 1)
+    tracking = cohort_tracking(fitted, daily, (cal_end - epoch).days, (last - epoch).days, days)
+    tracking.insert(2, "end", [f"{epoch + timedelta(days=int(d)):%Y-%m-%d}" for d in tracking.end_day])
+    out["tracking"] = _records(tracking.drop(columns="end_day"))
+    if hold_end is None:
+        return out
     duration = float(summary.duration_holdout.iloc[0])
     predicted = fitted.conditional_expected_purchases(duration, x, t_x, T)
     actual = summary.x_holdout.to_numpy(float)
-    return {
-        "holdout_duration": duration,
-        "holdout_actual": float(actual.sum()),
-        "holdout_predicted": float(predicted.sum()),
-        "holdout_mae": float(np.mean(np.abs(predicted - actual))),
-        "holdout_correlation": float(np.corrcoef(predicted, actual)[0, 1]) if actual.std() > 0 else None,
-    }
+    at_cal = tracking[~tracking.holdout].iloc[-1]
+    at_end = tracking.iloc[-1]
+    out.update(
+        {
+            "holdout_duration": duration,
+            "holdout_actual": float(actual.sum()),
+            "holdout_predicted": float(predicted.sum()),
+            "holdout_mae": float(np.mean(np.abs(predicted - actual))),
+            "holdout_correlation": float(np.corrcoef(predicted, actual)[0, 1]) if actual.std() > 0 else None,
+            # The unconditional forecast of the cohort's holdout repeat transactions (tracking plot).
+            "holdout_tracking_actual": float(at_end.actual - at_cal.actual),
+            "holdout_tracking_expected": float(at_end.expected - at_cal.expected),
+            "holdout_by_frequency": _records(holdout_by_frequency(fitted, x, t_x, T, actual, duration)),
+        }
+    )
+    return out
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Plain JSON-ready rows (Python numbers, NaN as None)."""
+    rows = frame.astype(object).where(frame.notna(), None).to_dict("records")
+    return [{k: (v.item() if isinstance(v, np.generic) else v) for k, v in row.items()} for row in rows]
 
 
 def _store_run(ws: Any, run: dict[str, Any]) -> None:
@@ -199,10 +234,8 @@ def score(
         clv = np.full(len(df), np.nan)
     if "propensity" in df:
         propensity = df.propensity.to_numpy(float)
-    elif hasattr(model, "probability_purchase_within"):
+    else:
         propensity = model.probability_purchase_within(30 / days, x, t_x, T)
-    else:  # Pareto/NBD: no closed form here yet (see the issue-4 report)
-        propensity = np.full(len(df), np.nan)
     wait = model.time_to_next_purchase(x, t_x, T) * days
     next_at = [when + timedelta(days=float(w)) if np.isfinite(w) and w < 3.6e6 else None for w in wait]
     scored_at = _now()

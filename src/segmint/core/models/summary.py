@@ -26,7 +26,13 @@ import ibis.expr.types as ir
 from segmint.core.timeutil import parse_as_of
 from segmint.errors import SegmintError
 
-__all__ = ["PAID_STATUSES", "SummaryError", "calibration_summary", "time_unit_days"]
+__all__ = [
+    "PAID_STATUSES",
+    "SummaryError",
+    "calibration_summary",
+    "cohort_daily_transactions",
+    "time_unit_days",
+]
 
 PAID_STATUSES = ("paid", "partially_refunded")
 _SECONDS_PER_DAY = 86400
@@ -70,26 +76,10 @@ def calibration_summary(
     hold_day = _day_number(holdout_end) if holdout_end is not None else None
     if hold_day is not None and hold_day <= end_day:
         raise SummaryError("holdout_end must be after calibration_end")
-    for col in (customer_col, time_col, value_col, *((status_col,) if status_col else ())):
-        if col not in orders.columns:
-            raise SummaryError(f"the orders table has no column {col!r}")
+    _check_columns(orders, customer_col, time_col, value_col, status_col)
 
-    t = orders
-    keep = t[customer_col].notnull() & t[time_col].notnull()
-    if status_col is not None:
-        keep &= t[status_col].isin(list(statuses))
-    t = t.filter(keep)
-    value = t[value_col].cast("float64").fill_null(0.0)
-    if "refunded_amount" in t.columns and value_col == "total":
-        value = value - t["refunded_amount"].cast("float64").fill_null(0.0)
-    day = (t[time_col].epoch_seconds() // _SECONDS_PER_DAY).cast("int64")
     last_day = hold_day if hold_day is not None else end_day
-    daily = (
-        t.select(customer_id=t[customer_col].cast("string"), day=day, value=value)
-        .filter(lambda d: d.day <= last_day)
-        .group_by(["customer_id", "day"])
-        .aggregate(value=lambda d: d.value.sum())
-    )
+    daily = _daily_transactions(orders, last_day, customer_col, time_col, value_col, status_col, statuses)
     cal = daily.filter(daily.day <= end_day)
     cal = cal.mutate(first=cal.day.min().over(group_by=cal.customer_id))
     repeat = cal.day > cal.first
@@ -117,4 +107,68 @@ def calibration_summary(
         x_holdout=joined.x_holdout.fill_null(0).cast("float64"),
         holdout_value=joined.holdout_value.fill_null(0.0),
         duration_holdout=ibis.literal((hold_day - end_day) / unit, type="float64"),
+    )
+
+
+def cohort_daily_transactions(
+    orders: ir.Table,
+    calibration_end: str | date | datetime,
+    until: str | date | datetime,
+    *,
+    customer_col: str = "customer_id",
+    time_col: str = "ordered_at",
+    value_col: str = "total",
+    status_col: str | None = "status",
+    statuses: Sequence[str] = PAID_STATUSES,
+) -> ir.Table:
+    """Per day (days since 1970-01-01), for the customers whose first transaction is on or before
+    ``calibration_end`` (the ones a model is fitted on): ``first_purchases`` made that day and
+    ``repeat_transactions`` (same-day orders merged, as in :func:`calibration_summary`) up to ``until``.
+    This is what the cohort tracking plot of Fader, Hardie & Lee (2005, Figures 3-4) is drawn from."""
+    end_day = _day_number(calibration_end)
+    last_day = _day_number(until)
+    _check_columns(orders, customer_col, time_col, value_col, status_col)
+    daily = _daily_transactions(orders, last_day, customer_col, time_col, value_col, status_col, statuses)
+    daily = daily.mutate(first=daily.day.min().over(group_by=daily.customer_id))
+    cohort = daily.filter(daily.first <= end_day)
+    return (
+        cohort.group_by("day")
+        .aggregate(
+            first_purchases=(cohort.day == cohort.first).sum().cast("int64"),
+            repeat_transactions=(cohort.day > cohort.first).sum().cast("int64"),
+        )
+        .order_by("day")
+    )
+
+
+def _check_columns(orders: ir.Table, *columns: str | None) -> None:
+    for col in columns:
+        if col is not None and col not in orders.columns:
+            raise SummaryError(f"the orders table has no column {col!r}")
+
+
+def _daily_transactions(
+    orders: ir.Table,
+    last_day: int,
+    customer_col: str,
+    time_col: str,
+    value_col: str,
+    status_col: str | None,
+    statuses: Sequence[str],
+) -> ir.Table:
+    """One row per customer and day with a paid order up to ``last_day``: customer_id, day, value."""
+    t = orders
+    keep = t[customer_col].notnull() & t[time_col].notnull()
+    if status_col is not None:
+        keep &= t[status_col].isin(list(statuses))
+    t = t.filter(keep)
+    value = t[value_col].cast("float64").fill_null(0.0)
+    if "refunded_amount" in t.columns and value_col == "total":
+        value = value - t["refunded_amount"].cast("float64").fill_null(0.0)
+    day = (t[time_col].epoch_seconds() // _SECONDS_PER_DAY).cast("int64")
+    return (
+        t.select(customer_id=t[customer_col].cast("string"), day=day, value=value)
+        .filter(lambda d: d.day <= last_day)
+        .group_by(["customer_id", "day"])
+        .aggregate(value=lambda d: d.value.sum())
     )

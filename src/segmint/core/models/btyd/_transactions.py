@@ -104,6 +104,18 @@ class TransactionFitter(BaseFitter):
         """P(still active at T | x, t_x, T)."""
         raise NotImplementedError
 
+    def probability_of_purchases(self, n: Any, t: Any) -> np.ndarray:
+        """P(X(t) = n): a customer just acquired makes exactly n (repeat) purchases in the next t."""
+        raise NotImplementedError
+
+    def conditional_probability_of_purchases(self, n: Any, t: Any, x: Any, t_x: Any, T: Any) -> np.ndarray:
+        """P(Y(t) = n | x, t_x, T): exactly n purchases in (T, T + t] given the history."""
+        raise NotImplementedError
+
+    def probability_purchase_within(self, t: Any, x: Any, t_x: Any, T: Any) -> np.ndarray:
+        """P(at least one purchase in (T, T + t] | x, t_x, T)."""
+        raise NotImplementedError
+
     def time_to_next_purchase(self, x: Any, t_x: Any, T: Any, quantile: float = 0.5) -> np.ndarray:
         """The time t after T by which an *active* customer has made the next purchase with probability
         ``quantile``. Given the history the purchase rate is Gamma(r + x, alpha + T), so

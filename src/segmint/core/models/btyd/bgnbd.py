@@ -90,10 +90,19 @@ class _BetaGeometric(TransactionFitter):
         t = np.asarray(t, dtype=float)
         r, alpha, a, b = self._params()
         d = self._shift
+        t, x, t_x, T = np.broadcast_arrays(t, x, t_x, T)
         z = t / (alpha + T + t)
         c = a + b + x - 1 + d
-        tail = np.exp((a - 1) * np.log1p(-z)) * hyp2f1(a + b - 1 + d - r, a - 1, c, z)
-        return c / (a - 1) * (1.0 - tail) * self.probability_alive(x, t_x, T)
+        with np.errstate(invalid="ignore", over="ignore"):
+            tail = np.exp((a - 1) * np.log1p(-z)) * hyp2f1(a + b - 1 + d - r, a - 1, c, z)
+            expected = c / (a - 1) * (1.0 - tail)
+        # With a very large a (drop-out nearly fixed across customers) the first factor underflows and
+        # the 2F1 overflows; those rows are integrated over p instead.
+        bad = ~np.isfinite(expected)
+        if bad.any():
+            expected = np.array(expected, dtype=float, copy=True)
+            expected[bad] = _expected_while_alive(t[bad], r + x[bad], alpha + T[bad], a, b + x[bad] + d)
+        return expected * self.probability_alive(x, t_x, T)
 
     def probability_purchase_within(self, t: Any, x: Any, t_x: Any, T: Any) -> np.ndarray:
         """P(at least one purchase in (T, T + t] | history). A customer drops out only right after a
@@ -111,26 +120,88 @@ class _BetaGeometric(TransactionFitter):
         return self.conditional_expected_purchases(t, zero, zero, zero)
 
     def probability_of_purchases(self, n: Any, t: Any) -> np.ndarray:
-        """P(X(t) = n) for a customer just acquired (FHL 2005 eq. 8 for BG/NBD). The second term's
-        bracket, 1 - sum_{j<n} NB pmf, is the regularised incomplete beta I_{t/(alpha+t)}(n, r)."""
+        """P(X(t) = n) for a customer just acquired (FHL 2005 eq. 8 for BG/NBD; for MBG/NBD the customer
+        may also drop out at time 0, which shifts b by one in the first term)."""
         self._check_fitted()
         n, t = np.broadcast_arrays(np.asarray(n, dtype=float), np.asarray(t, dtype=float))
         r, alpha, a, b = self._params()
-        d = self._shift
-        lnb = betaln(a, b)
-        log_nb = (
-            gammaln(r + n)
-            - gammaln(r)
-            - gammaln(n + 1)
-            + r * (np.log(alpha) - np.log(alpha + t))
-            + n * (np.log(np.where(t > 0, t, 1.0)) - np.log(alpha + t))
+        return _pmf_while_alive(n, t, r, alpha, a, b, self._shift)
+
+    def conditional_probability_of_purchases(self, n: Any, t: Any, x: Any, t_x: Any, T: Any) -> np.ndarray:
+        """P(Y(t) = n | x, t_x, T): exactly n purchases in (T, T + t] given the history.
+
+        A customer alive at T has, a posteriori, lambda ~ Gamma(r + x, alpha + T) and, having survived
+        x + delta drop-out chances, p ~ Beta(a, b + x + delta). From T on the process is a BG/NBD one
+        started afresh with those parameters, so the new-customer pmf applies to it; a customer who has
+        dropped out buys nothing. Its mean is conditional_expected_purchases."""
+        x, t_x, T = self._inputs(x, t_x, T)
+        n, t, x, t_x, T = np.broadcast_arrays(
+            np.asarray(n, dtype=float), np.asarray(t, dtype=float), x, t_x, T
         )
-        log_nb = np.where((t > 0) | (n == 0), log_nb, -np.inf)
-        first = np.exp(betaln(a, b + n + d) - lnb + log_nb)
-        second_ok = (n > 0) | (d == 1)
-        tail = np.where(n > 0, betainc(np.maximum(n, 1), r, t / (alpha + t)), 1.0)
-        second = np.where(second_ok, np.exp(betaln(a + 1, b + np.maximum(n - 1 + d, 0)) - lnb) * tail, 0.0)
-        return first + second
+        r, alpha, a, b = self._params()
+        alive = self.probability_alive(x, t_x, T)
+        while_alive = _pmf_while_alive(n, t, r + x, alpha + T, a, b + x + self._shift, 0)
+        return alive * while_alive + (1.0 - alive) * (n == 0)
+
+
+# Composite Gauss-Legendre rule over logit(p) for _expected_while_alive.
+_GL_X, _GL_W = np.polynomial.legendre.leggauss(8)
+_PANELS = 64
+
+
+def _expected_while_alive(
+    t: np.ndarray, shape: np.ndarray, rate: np.ndarray, a: float, b: np.ndarray
+) -> np.ndarray:
+    """E[purchases in the next t] for a customer active now with lambda ~ Gamma(shape, rate) and
+    drop-out probability p ~ Beta(a, b) after each purchase, as an integral over p.
+
+    Given lambda and p the purchases are min(N, J) with N ~ Poisson(lambda t) and J ~ Geometric(p), whose
+    mean is (1 - e^(-lambda p t)) / p; over lambda, g(p) = (1 - (1 + p t/rate)^-shape) / p, which is
+    smooth and at most shape t / rate. E[g(p)] is taken over y = logit(p), where the Beta density is
+    exp(a log p + b log(1-p)) / B(a, b), on its mode +- max(12 sd, 40 / shape parameter) with 64
+    eight-point Gauss-Legendre panels. (In closed form this is FHL 2005 eq. 10 without the P(alive)
+    factor, whose 2F1 cannot be evaluated in floating point when a is in the thousands.)"""
+    centre = np.log(a) - np.log(b)
+    sd = np.sqrt(1.0 / a + 1.0 / b)
+    lo = centre - np.maximum(12.0 * sd, 40.0 / a)
+    hi = centre + np.maximum(12.0 * sd, 40.0 / b)
+    width = (hi - lo) / _PANELS
+    offsets = (np.arange(_PANELS)[:, None] + (_GL_X[None, :] + 1.0) / 2.0).reshape(-1)
+    y = lo[:, None] + width[:, None] * offsets[None, :]
+    log_p = -np.log1p(np.exp(-y))
+    log_q = -np.log1p(np.exp(y))
+    log_density = a * log_p + b[:, None] * log_q - betaln(a, b)[:, None]
+    p = np.exp(log_p)
+    k = (t / rate)[:, None]
+    g = -np.expm1(-shape[:, None] * np.log1p(p * k)) / p
+    weights = width[:, None] * np.tile(_GL_W / 2.0, _PANELS)[None, :]
+    return np.einsum("ij,ij->i", np.exp(log_density) * g, weights)
+
+
+def _pmf_while_alive(
+    n: np.ndarray, t: np.ndarray, shape: Any, rate: Any, a: float, b: Any, shift: int
+) -> np.ndarray:
+    """P(n purchases in the next t) for a customer active now with lambda ~ Gamma(shape, rate) and
+    drop-out probability p ~ Beta(a, b) after each purchase (and, with shift = 1, also right now).
+    Purchases stop after the one on which the customer drops out, so n purchases happen either when the
+    Poisson count is n and the customer survives all n chances (first term), or when the count is at
+    least n and the customer drops out on the n-th (second term; 1 - sum_{j<n} NB pmf is the
+    regularised incomplete beta I_{t/(rate+t)}(n, shape))."""
+    lnb = betaln(a, b)
+    with np.errstate(divide="ignore"):
+        log_nb = (
+            gammaln(shape + n)
+            - gammaln(shape)
+            - gammaln(n + 1)
+            + shape * (np.log(rate) - np.log(rate + t))
+            + n * (np.log(np.where(t > 0, t, 1.0)) - np.log(rate + t))
+        )
+    log_nb = np.where((t > 0) | (n == 0), log_nb, -np.inf)
+    first = np.exp(betaln(a, b + n + shift) - lnb + log_nb)
+    second_ok = (n > 0) | (shift == 1)
+    tail = np.where(n > 0, betainc(np.maximum(n, 1), shape, t / (rate + t)), 1.0)
+    second = np.where(second_ok, np.exp(betaln(a + 1, b + np.maximum(n - 1 + shift, 0)) - lnb) * tail, 0.0)
+    return first + second
 
 
 class BetaGeoFitter(_BetaGeometric):

@@ -159,6 +159,152 @@ class ParetoNBDFitter(TransactionFitter):
         self._check_fitted()
         return self.r_ / self.alpha_ * _lifetime_factor(t, self.s_, self.beta_)
 
+    def probability_of_purchases(self, n: Any, t: Any) -> np.ndarray:
+        """P(X(t) = n): purchases after the first that a customer just acquired makes in the next t."""
+        self._check_fitted()
+        n, t = np.broadcast_arrays(np.asarray(n, dtype=float), np.asarray(t, dtype=float))
+        r, alpha, s, beta = self._params()
+        return pmf_while_alive(n, t, r, alpha, s, beta)
+
+    def conditional_probability_of_purchases(self, n: Any, t: Any, x: Any, t_x: Any, T: Any) -> np.ndarray:
+        """P(Y(t) = n | x, t_x, T): exactly n purchases in (T, T + t] given the history.
+
+        Given the history and that the customer is alive at T, lambda ~ Gamma(r + x, alpha + T) and
+        mu ~ Gamma(s, beta + T) independently (the likelihood of being alive with x purchases is
+        lambda^x e^{-(lambda + mu) T}), and by memorylessness the process restarts at T with those
+        parameters. A customer who has died buys nothing. Its mean is conditional_expected_purchases."""
+        x, t_x, T = self._inputs(x, t_x, T)
+        n, t, x, t_x, T = np.broadcast_arrays(
+            np.asarray(n, dtype=float), np.asarray(t, dtype=float), x, t_x, T
+        )
+        r, alpha, s, beta = self._params()
+        alive = self.probability_alive(x, t_x, T)
+        return alive * pmf_while_alive(n, t, r + x, alpha + T, s, beta + T) + (1.0 - alive) * (n == 0)
+
+    def probability_purchase_within(self, t: Any, x: Any, t_x: Any, T: Any) -> np.ndarray:
+        """P(at least one purchase in (T, T + t] | history) = P(alive) (1 - P0), with P0 the chance that
+        a customer alive at T buys nothing before T + t: alive throughout and no purchase, or dead at
+        some tau in (T, T + t] with no purchase before. The second part is the same integral as the
+        likelihood's death term, over (T, T + t] instead of (t_x, T], so it comes from the same exact
+        series u(.) (module docstring):
+
+            P0 = ((alpha+T)/(alpha+T+t))^(r+x) ((beta+T)/(beta+T+t))^s
+                 + s (alpha+T)^(r+x) (beta+T)^s / (r+s+x) [exp(u(T)) - exp(u(T+t))]
+        """
+        x, t_x, T = self._inputs(x, t_x, T)
+        t, x, t_x, T = np.broadcast_arrays(np.asarray(t, dtype=float), x, t_x, T)
+        params = self._params()
+        r, alpha, s, beta = params
+        shape = r + x
+        flat = [v.reshape(-1) for v in (x, T, T + t)]
+        u_from, u_to = (_unique_log_term(params, flat[0], end) for end in flat[1:])
+        u_from, u_to = u_from.reshape(x.shape), u_to.reshape(x.shape)
+        log_alive_through = shape * (np.log(alpha + T) - np.log(alpha + T + t)) + s * (
+            np.log(beta + T) - np.log(beta + T + t)
+        )
+        with np.errstate(divide="ignore"):
+            log_died_quiet = (
+                np.log(s)
+                + shape * np.log(alpha + T)
+                + s * np.log(beta + T)
+                - np.log(r + s + x)
+                + u_from
+                + np.log1p(-np.exp(np.minimum(u_to - u_from, 0.0)))
+            )
+        none = np.exp(log_alive_through) + np.exp(log_died_quiet)
+        return self.probability_alive(x, t_x, T) * np.clip(1.0 - none, 0.0, 1.0)
+
+
+def _unique_log_term(params: np.ndarray, x: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """u(t) of the module docstring per row, summing the series once per distinct (x, t)."""
+    px, pt, inv = _pairs(x, t)
+    u, _ = _log_term(params, px, pt, False)
+    return u[inv]
+
+
+# Composite Gauss-Legendre quadrature for pmf_while_alive, in y = log(u): (panels, interval) pairs for
+# the stretch below the count's peak, the peak itself and the stretch above it.
+_GL_X, _GL_W = np.polynomial.legendre.leggauss(8)
+_PANELS = (48, 16, 16)
+_LOG_SPAN = 36.0  # integrate u over [t e^-36, t]; below that the count is 0 but for n = 0 (added exactly)
+_PEAK_SDS = 12.0
+_CHUNK_ROWS = 1 << 13
+
+
+def pmf_while_alive(n: Any, t: Any, shape: Any, rate: Any, s: Any, beta: Any) -> np.ndarray:
+    """P(n purchases in the next t) for a customer alive now, with purchase rate lambda ~ Gamma(shape,
+    rate) and death rate mu ~ Gamma(s, beta); element-wise over broadcast arrays.
+
+    Given lambda the count up to u is Poisson(lambda u), so mixed over lambda it is NB(n; shape,
+    u/(rate+u)). Purchases stop at death; mixed over mu the remaining lifetime tau is Lomax(s, beta),
+    P(tau > u) = (beta/(beta+u))^s. Hence
+
+        P = P(tau > t) NB(n; t) + integral_0^t NB(n; u) f_tau(u) du,
+
+    a sum of positive terms, unlike the closed form (a difference of 2F1 sums that cancels badly). The
+    integral is taken over y = log u, where both factors are smooth, with 8-point Gauss-Legendre panels:
+    a block of 16 panels on +-12 standard deviations around the count's peak (u = rate n / shape, sd in y
+    about sqrt(1/n + 1/shape)) and 48 and 16 panels on the stretches below and above it. The tests check
+    it against a rule with 25 times as many points and against the identities sum P = 1 and
+    sum n P = E[X(t)]."""
+    arrays = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (n, t, shape, rate, s, beta)))
+    out = np.empty(arrays[0].shape)
+    flat = [v.reshape(-1) for v in arrays]
+    res = out.reshape(-1)
+    for start in range(0, res.size, _CHUNK_ROWS):
+        part = slice(start, start + _CHUNK_ROWS)
+        res[part] = _pmf_block(*(v[part] for v in flat))
+    return out
+
+
+def _log_nb(n: np.ndarray, shape: np.ndarray, rate: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """log NB(n; shape, u/(rate + u)): the Gamma-mixed Poisson count in time u (-inf for n > 0 at u = 0)."""
+    with np.errstate(divide="ignore"):
+        log_u = np.log(u)
+    log_ru = np.log(rate + u)
+    core = gammaln(shape + n) - gammaln(shape) - gammaln(n + 1) + shape * (np.log(rate) - log_ru)
+    return np.where(n > 0, core + n * (log_u - log_ru), core)
+
+
+def _panel_nodes(lo: np.ndarray, hi: np.ndarray, panels: int) -> tuple[np.ndarray, np.ndarray]:
+    """Gauss-Legendre nodes and weights of ``panels`` equal panels on [lo, hi], row by row."""
+    width = (hi - lo) / panels
+    offsets = (np.arange(panels)[:, None] + (_GL_X[None, :] + 1.0) / 2.0).reshape(-1)
+    nodes = lo[:, None] + width[:, None] * offsets[None, :]
+    weights = width[:, None] * np.tile(_GL_W / 2.0, panels)[None, :]
+    return nodes, weights
+
+
+def _pmf_block(n, t, shape, rate, s, beta) -> np.ndarray:
+    positive = t > 0
+    t_safe = np.where(positive, t, 1.0)
+    survive = np.exp(-s * np.log1p(t / beta) + _log_nb(n, shape, rate, t))
+    y_hi = np.log(t_safe)
+    y_lo = y_hi - _LOG_SPAN
+    peak = np.log(rate) + np.log(np.maximum(n, 1.0)) - np.log(shape)
+    sd = np.sqrt(1.0 / np.maximum(n, 1.0) + 1.0 / shape)
+    a = np.where(n > 0, np.clip(peak - _PEAK_SDS * sd, y_lo, y_hi), y_hi)
+    b = np.where(n > 0, np.clip(peak + _PEAK_SDS * sd, y_lo, y_hi), y_hi)
+    parts = [
+        _panel_nodes(lo, hi, k) for (lo, hi), k in zip(((y_lo, a), (a, b), (b, y_hi)), _PANELS, strict=True)
+    ]
+    y = np.concatenate([nodes for nodes, _ in parts], axis=1)
+    w = np.concatenate([weights for _, weights in parts], axis=1)
+    u = np.exp(y)
+    # f_tau(u) du = s beta^s (beta+u)^-(s+1) u dy
+    log_f = (
+        _log_nb(n[:, None], shape[:, None], rate[:, None], u)
+        + np.log(s)[:, None]
+        + s[:, None] * np.log(beta)[:, None]
+        - (s[:, None] + 1.0) * np.log(beta[:, None] + u)
+        + y
+    )
+    integral = np.einsum("ij,ij->i", np.exp(log_f), w)
+    # Below u_lo the count is zero unless n = 0, where NB(0; u) = 1 - O(u): add P(tau <= u_lo).
+    u_lo = np.exp(y_lo)
+    below = np.where(n == 0, -np.expm1(-s * np.log1p(u_lo / beta)), 0.0)
+    return np.where(positive, survive + integral + below, (n == 0).astype(float))
+
 
 def _lifetime_factor(t: Any, s: float, b: Any) -> np.ndarray:
     """E[min(tau, t)]-like factor b/(s-1) [1 - (b/(b+t))^(s-1)] written with expm1 so it is exact near s = 1."""
