@@ -298,6 +298,22 @@ class BaseFitter:
             )
 
 
+def unique_rows(*columns: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
+    """The distinct rows of equally long 1-d columns (each as a column) and each row's index among them.
+    A lexsort and one comparison pass: several times faster than np.unique(..., axis=0)."""
+    if columns[0].size == 0:
+        return [c[:0] for c in columns], np.zeros(0, dtype=np.int64)
+    order = np.lexsort(columns[::-1])
+    ordered = [c[order] for c in columns]
+    new = np.zeros(order.size, dtype=bool)
+    new[0] = True
+    for c in ordered:
+        new[1:] |= c[1:] != c[:-1]
+    inverse = np.empty(order.size, dtype=np.int64)
+    inverse[order] = np.cumsum(new) - 1
+    return [c[new] for c in ordered], inverse
+
+
 def weighted_sum(weights: np.ndarray, values: np.ndarray) -> Any:
     """sum_i w_i values_i (over rows). Written with einsum, not ``@``: a matrix product goes to the
     multi-threaded BLAS, whose spinning threads cost far more than this small sum on a busy machine."""

@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 import numpy as np
 from scipy.special import digamma, gammaln
 
-from segmint.core.models.btyd._base import Rows
+from segmint.core.models.btyd._base import Rows, unique_rows
 from segmint.core.models.btyd._special import log_series_1pq
 from segmint.core.models.btyd._transactions import TransactionFitter
 
@@ -31,9 +31,8 @@ __all__ = ["ParetoNBDFitter"]
 
 def _pairs(x: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Distinct (x, t) pairs and the index of each row's pair."""
-    stacked = np.column_stack([x, t])
-    uniq, inv = np.unique(stacked, axis=0, return_inverse=True)
-    return uniq[:, 0], uniq[:, 1], inv.reshape(-1)
+    (ux, ut), inv = unique_rows(x, t)
+    return ux, ut, inv
 
 
 def _log_term(params: np.ndarray, x: np.ndarray, t: np.ndarray, grad: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -248,13 +247,13 @@ def pmf_while_alive(n: Any, t: Any, shape: Any, rate: Any, s: Any, beta: Any) ->
     it against a rule with 25 times as many points and against the identities sum P = 1 and
     sum n P = E[X(t)]."""
     arrays = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (n, t, shape, rate, s, beta)))
-    out = np.empty(arrays[0].shape)
-    flat = [v.reshape(-1) for v in arrays]
-    res = out.reshape(-1)
+    # Customers share (x, T) far more often than not: integrate once per distinct argument row.
+    distinct, inverse = unique_rows(*(v.reshape(-1) for v in arrays))
+    res = np.empty(distinct[0].size)
     for start in range(0, res.size, _CHUNK_ROWS):
         part = slice(start, start + _CHUNK_ROWS)
-        res[part] = _pmf_block(*(v[part] for v in flat))
-    return out
+        res[part] = _pmf_block(*(v[part] for v in distinct))
+    return res[inverse].reshape(arrays[0].shape)
 
 
 def _log_nb(n: np.ndarray, shape: np.ndarray, rate: np.ndarray, u: np.ndarray) -> np.ndarray:
