@@ -21,7 +21,7 @@ PAGES = [
     ("segment-rfm", "/segments/rfm_champions", 3),
     ("segment-lifecycle", "/segments/lifecycle_active", 3),
     ("clusters", "/clusters", 1),
-    ("predictions", "/predictions", 2),
+    ("predictions", "/predictions", 5),
     ("live", "/live", 0),
 ]
 
@@ -36,6 +36,18 @@ def test_page_loads_without_console_errors(signed_in, server, label, path, chart
         page.wait_for_selector(".plotly .main-svg")
         assert page.locator("[data-figure] .main-svg").count() >= charts
     page.screenshot(path=str(ARTIFACTS / f"{label}.png"), full_page=True)
+    assert page.errors == []
+
+
+def test_predictions_show_the_holdout_fit(signed_in, server):
+    """The demo fits BG/NBD with a holdout: its cumulative tracking and its conditional expectations by
+    calibration frequency are drawn, each with an actual and a model line."""
+    page = signed_in
+    page.goto(server + "/predictions")
+    for chart_id in ("#chart-tracking", "#chart-by-frequency"):
+        page.wait_for_selector(f"{chart_id} .main-svg")
+        assert page.locator(f"{chart_id} .scatterlayer .trace").count() == 2
+    assert "Cumulative repeat transactions" in page.inner_text("#chart-tracking")
     assert page.errors == []
 
 

@@ -48,6 +48,11 @@ class DemoSummary:
         }
 
 
+# Bumped when what a build contains changes (e.g. model runs gained the holdout-fit tables), so a shop
+# built earlier the same day by an older Segmint is rebuilt rather than reused.
+BUILD_FORMAT = 2
+
+
 def build_demo(
     root: Path,
     customers: int = 20_000,
@@ -61,7 +66,7 @@ def build_demo(
     # batch run agree, and "last 7 days" segments are about this week. A new day means a new build.
     end = datetime.now(UTC).replace(tzinfo=None, minute=0, second=0, microsecond=0)
     start = end - timedelta(days=730)
-    wanted = {"customers": customers, "seed": seed, "day": end.date().isoformat()}
+    wanted = {"customers": customers, "seed": seed, "day": end.date().isoformat(), "format": BUILD_FORMAT}
     marker = shop / MARKER
     if not rebuild and marker.exists() and json.loads(marker.read_text()).get("build") == wanted:
         with Workspace.open(shop) as ws:

@@ -16,6 +16,8 @@ __all__ = [
     "distribution",
     "funnel",
     "holdout",
+    "holdout_by_frequency",
+    "holdout_tracking",
     "overlap_bars",
     "rfm_heatmap",
     "sankey",
@@ -292,6 +294,92 @@ def holdout(runs: list[dict[str, Any]]) -> Figure | None:
             "Holdout tracking: orders in the holdout period",
             320,
             barmode="group",
+            legend={"orientation": "h"},
+        ),
+    }
+
+
+def holdout_tracking(run: dict[str, Any] | None) -> Figure | None:
+    """Cumulative repeat transactions of the cohort, actual against the model, through calibration and
+    holdout (Fader, Hardie & Lee 2005, Figure 3), with a line at the calibration end."""
+    rows = (run or {}).get("metrics", {}).get("tracking")
+    if not rows:
+        return None
+    ends = [r["end"] for r in rows]
+    calibration = [r["end"] for r in rows if not r["holdout"]]
+    shapes = []
+    if calibration and len(calibration) < len(rows):
+        shapes.append(
+            {
+                "type": "line",
+                "x0": calibration[-1],
+                "x1": calibration[-1],
+                "yref": "paper",
+                "y0": 0,
+                "y1": 1,
+                "line": {"dash": "dot", "color": "#888"},
+            }
+        )
+    return {
+        "data": [
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "name": "actual",
+                "x": ends,
+                "y": [r["actual"] for r in rows],
+            },
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "name": f"{run['model']} forecast",
+                "line": {"dash": "dash"},
+                "x": ends,
+                "y": [r["expected"] for r in rows],
+            },
+        ],
+        "layout": _layout(
+            f"Cumulative repeat transactions ({run['model']} run {run['run_id']}; holdout after the dotted line)",
+            320,
+            shapes=shapes,
+            legend={"orientation": "h"},
+        ),
+    }
+
+
+def holdout_by_frequency(run: dict[str, Any] | None) -> Figure | None:
+    """Mean holdout purchases of customers grouped by calibration purchases, actual against the model's
+    conditional expectation (Fader, Hardie & Lee 2005, Figure 4)."""
+    rows = (run or {}).get("metrics", {}).get("holdout_by_frequency")
+    if not rows:
+        return None
+    labels = [r["calibration_purchases"] for r in rows]
+    customers = [r["customers"] for r in rows]
+    return {
+        "data": [
+            {
+                "type": "scatter",
+                "mode": "lines+markers",
+                "name": "actual",
+                "x": labels,
+                "y": [r["actual"] for r in rows],
+                "customdata": customers,
+                "hovertemplate": "%{y:.3f} (%{customdata} customers)<extra>actual</extra>",
+            },
+            {
+                "type": "scatter",
+                "mode": "lines+markers",
+                "name": f"{run['model']} expected",
+                "line": {"dash": "dash"},
+                "x": labels,
+                "y": [r["expected"] for r in rows],
+            },
+        ],
+        "layout": _layout(
+            "Mean holdout purchases by repeat purchases in calibration",
+            320,
+            xaxis={"type": "category"},  # the title names the axis; an axis title would hit the legend
+            yaxis={"title": {"text": "mean purchases in holdout"}},
             legend={"orientation": "h"},
         ),
     }

@@ -236,6 +236,10 @@ async def predictions_page(request: Request):
         "calibration": charts.calibration(data.get("scored")),
         "holdout": charts.holdout(data.get("holdout") or []),
     }
+    # The newest run fitted with a holdout, in detail (its metrics carry the per-period tables).
+    newest = next((r for r in data.get("holdout") or [] if r["metrics"].get("tracking")), None)
+    figs["tracking"] = charts.holdout_tracking(newest)
+    figs["by_frequency"] = charts.holdout_by_frequency(newest)
     return _render(request, "predictions.html", page="predictions", data=data, figs=figs)
 
 
