@@ -29,7 +29,8 @@ def register(app: typer.Typer) -> None:
             emit(ctx, run)
             return
         _emit_run_head(ctx, run)
-        typer.echo(f"Fit and holdout tables: segmint predict report --run {run['run_id']}")
+        if any(run["metrics"].get(key) for key in _TABLES):
+            typer.echo(f"Fit and holdout tables: segmint predict report --run {run['run_id']}")
 
     @group.command("score")
     def score(
