@@ -99,3 +99,20 @@ def test_the_demo_key_is_the_only_working_demo_key(workspace):
     key = ring.check(second)
     assert key is not None and key.name == "demo"
     assert all(key.allows(scope) for scope in ("read", "ingest", "admin"))
+
+
+def test_predict_fit_on_an_imported_cdnow_workspace(tmp_path, capsys, cdnow_dir):
+    """Issue 4, acceptance 3, as a user types it: import the CDNOW sample with the cdnow importer, then
+    `segmint predict fit --model bgnbd --calibration-end 1997-09-30 --json` prints the published fit."""
+    ws = str(tmp_path / "shop")
+    _run(capsys, "init", ws)
+    _run(capsys, "-w", ws, "import", "cdnow", str(cdnow_dir / "CDNOW_sample.txt"))
+    run = _run(capsys, "-w", ws, "predict", "fit", "--model", "bgnbd", "--calibration-end", "1997-09-30")
+    assert {k: round(v, 3) for k, v in run["parameters"].items()} == {
+        "r": 0.243,
+        "alpha": 4.414,
+        "a": 0.793,
+        "b": 2.426,
+    }
+    assert round(run["log_likelihood"], 2) == -9582.43
+    assert run["n_customers"] == 2357
