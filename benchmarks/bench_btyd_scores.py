@@ -39,7 +39,6 @@ params = json.loads(sys.argv[3])
 cls = {"bgnbd": BetaGeoFitter, "pnbd": ParetoNBDFitter}[sys.argv[1]]
 model = cls()
 model.params_ = pd.Series(params)
-model.predict = model.conditional_expected_number_of_purchases_up_to_time
 x, t_x, T = (data[k] for k in ("x", "t_x", "T"))
 out, times = {}, {}
 start = time.perf_counter()
@@ -79,7 +78,7 @@ def segmint_scores(name: str, params: dict, x, t_x, T) -> tuple[dict, dict]:
     return out, times
 
 
-def compare(name: str, true_params: dict, x, t_x, T, python: Path, tmp: Path) -> None:
+def compare(name: str, x, t_x, T, python: Path, tmp: Path) -> None:
     from segmint.core.models.btyd import BetaGeoFitter, ParetoNBDFitter
 
     params = {"bgnbd": BetaGeoFitter, "pnbd": ParetoNBDFitter}[name]().fit(x, t_x, T).params_
@@ -131,8 +130,8 @@ def main() -> None:
     python = ensure_lifetimes_venv()
     rng = np.random.default_rng(args.seed)
     with tempfile.TemporaryDirectory() as tmp:
-        compare("pnbd", PNBD_TRUE, *simulate_pnbd(args.customers, rng, PNBD_TRUE), python, Path(tmp))
-        compare("bgnbd", BG_TRUE, *simulate_bgnbd(args.customers, rng, BG_TRUE), python, Path(tmp))
+        compare("pnbd", *simulate_pnbd(args.customers, rng, PNBD_TRUE), python, Path(tmp))
+        compare("bgnbd", *simulate_bgnbd(args.customers, rng, BG_TRUE), python, Path(tmp))
 
 
 if __name__ == "__main__":

@@ -130,7 +130,9 @@ def _fit_diagnostics(
             # The unconditional forecast of the cohort's holdout repeat transactions (tracking plot).
             "holdout_tracking_actual": float(at_end.actual - at_cal.actual),
             "holdout_tracking_expected": float(at_end.expected - at_cal.expected),
-            "holdout_by_frequency": _records(holdout_by_frequency(fitted, x, t_x, T, actual, duration)),
+            "holdout_by_frequency": _records(
+                holdout_by_frequency(fitted, x, t_x, T, actual, duration, expected=predicted)
+            ),
         }
     )
     return out

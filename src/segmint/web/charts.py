@@ -299,6 +299,14 @@ def holdout(runs: list[dict[str, Any]]) -> Figure | None:
     }
 
 
+def _actual_vs_model(x: list, rows: list[dict], mode: str, key: str, name: str) -> dict[str, Any]:
+    """One line of an actual-against-model chart: solid for the data, dashed for the model."""
+    trace = {"type": "scatter", "mode": mode, "name": name, "x": x, "y": [r[key] for r in rows]}
+    if key != "actual":
+        trace["line"] = {"dash": "dash"}
+    return trace
+
+
 def holdout_tracking(run: dict[str, Any] | None) -> Figure | None:
     """Cumulative repeat transactions of the cohort, actual against the model, through calibration and
     holdout (Fader, Hardie & Lee 2005, Figure 3), with a line at the calibration end."""
@@ -322,21 +330,8 @@ def holdout_tracking(run: dict[str, Any] | None) -> Figure | None:
         )
     return {
         "data": [
-            {
-                "type": "scatter",
-                "mode": "lines",
-                "name": "actual",
-                "x": ends,
-                "y": [r["actual"] for r in rows],
-            },
-            {
-                "type": "scatter",
-                "mode": "lines",
-                "name": f"{run['model']} forecast",
-                "line": {"dash": "dash"},
-                "x": ends,
-                "y": [r["expected"] for r in rows],
-            },
+            _actual_vs_model(ends, rows, "lines", "actual", "actual"),
+            _actual_vs_model(ends, rows, "lines", "expected", f"{run['model']} forecast"),
         ],
         "layout": _layout(
             f"Cumulative repeat transactions ({run['model']} run {run['run_id']}; holdout after the dotted line)",
@@ -358,22 +353,11 @@ def holdout_by_frequency(run: dict[str, Any] | None) -> Figure | None:
     return {
         "data": [
             {
-                "type": "scatter",
-                "mode": "lines+markers",
-                "name": "actual",
-                "x": labels,
-                "y": [r["actual"] for r in rows],
+                **_actual_vs_model(labels, rows, "lines+markers", "actual", "actual"),
                 "customdata": customers,
                 "hovertemplate": "%{y:.3f} (%{customdata} customers)<extra>actual</extra>",
             },
-            {
-                "type": "scatter",
-                "mode": "lines+markers",
-                "name": f"{run['model']} expected",
-                "line": {"dash": "dash"},
-                "x": labels,
-                "y": [r["expected"] for r in rows],
-            },
+            _actual_vs_model(labels, rows, "lines+markers", "expected", f"{run['model']} expected"),
         ],
         "layout": _layout(
             "Mean holdout purchases by repeat purchases in calibration",

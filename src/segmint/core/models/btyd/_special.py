@@ -17,8 +17,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.special import gammaln
 
-__all__ = ["LogSeries", "log_series_1pq"]
+__all__ = ["LogSeries", "gauss_legendre_panels", "log_nb_pmf", "log_series_1pq"]
 
 _TOL = 1e-17
 _MAX_TERMS = 1 << 15
@@ -91,3 +92,26 @@ def _sum_block(
     mean_n = np.einsum("ij,j->i", weights, n)  # not @: see _base.weighted_sum
     # d log S / dz = E_w[n] / z; at z = 0 it is the first coefficient p / q.
     out.dz[idx] = np.where(positive, mean_n / np.where(positive, z, 1.0), p / q)
+
+
+_GL_X, _GL_W = np.polynomial.legendre.leggauss(8)
+
+
+def gauss_legendre_panels(lo: np.ndarray, hi: np.ndarray, panels: int) -> tuple[np.ndarray, np.ndarray]:
+    """Nodes and weights, row by row, of ``panels`` equal 8-point Gauss-Legendre panels on [lo, hi]:
+    two (rows, 8 * panels) arrays, so that sum(f(nodes) * weights, axis=1) integrates f per row."""
+    width = (hi - lo) / panels
+    offsets = (np.arange(panels)[:, None] + (_GL_X[None, :] + 1.0) / 2.0).reshape(-1)
+    nodes = lo[:, None] + width[:, None] * offsets[None, :]
+    weights = width[:, None] * np.tile(_GL_W / 2.0, panels)[None, :]
+    return nodes, weights
+
+
+def log_nb_pmf(n: np.ndarray, shape: np.ndarray, rate: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """log NB(n; shape, u/(rate + u)): the count in time u of a Poisson process whose rate is
+    Gamma(shape, rate). At u = 0 it is 0 for n = 0 and -inf otherwise."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_u = np.log(u)
+        log_ru = np.log(rate + u)
+        core = gammaln(shape + n) - gammaln(shape) - gammaln(n + 1) + shape * (np.log(rate) - log_ru)
+        return np.where(n > 0, core + n * (log_u - log_ru), core)

@@ -18,6 +18,7 @@ import numpy as np
 from scipy.special import betainc, betaln, digamma, expit, gammaln, hyp2f1
 
 from segmint.core.models.btyd._base import Rows
+from segmint.core.models.btyd._special import gauss_legendre_panels, log_nb_pmf
 from segmint.core.models.btyd._transactions import TransactionFitter
 
 __all__ = ["BetaGeoFitter", "ModifiedBetaGeoFitter"]
@@ -144,8 +145,7 @@ class _BetaGeometric(TransactionFitter):
         return alive * while_alive + (1.0 - alive) * (n == 0)
 
 
-# Composite Gauss-Legendre rule over logit(p) for _expected_while_alive.
-_GL_X, _GL_W = np.polynomial.legendre.leggauss(8)
+# Gauss-Legendre panels over logit(p) for _expected_while_alive.
 _PANELS = 64
 
 
@@ -165,16 +165,13 @@ def _expected_while_alive(
     sd = np.sqrt(1.0 / a + 1.0 / b)
     lo = centre - np.maximum(12.0 * sd, 40.0 / a)
     hi = centre + np.maximum(12.0 * sd, 40.0 / b)
-    width = (hi - lo) / _PANELS
-    offsets = (np.arange(_PANELS)[:, None] + (_GL_X[None, :] + 1.0) / 2.0).reshape(-1)
-    y = lo[:, None] + width[:, None] * offsets[None, :]
+    y, weights = gauss_legendre_panels(lo, hi, _PANELS)
     log_p = -np.log1p(np.exp(-y))
     log_q = -np.log1p(np.exp(y))
     log_density = a * log_p + b[:, None] * log_q - betaln(a, b)[:, None]
     p = np.exp(log_p)
     k = (t / rate)[:, None]
     g = -np.expm1(-shape[:, None] * np.log1p(p * k)) / p
-    weights = width[:, None] * np.tile(_GL_W / 2.0, _PANELS)[None, :]
     return np.einsum("ij,ij->i", np.exp(log_density) * g, weights)
 
 
@@ -188,16 +185,7 @@ def _pmf_while_alive(
     least n and the customer drops out on the n-th (second term; 1 - sum_{j<n} NB pmf is the
     regularised incomplete beta I_{t/(rate+t)}(n, shape))."""
     lnb = betaln(a, b)
-    with np.errstate(divide="ignore"):
-        log_nb = (
-            gammaln(shape + n)
-            - gammaln(shape)
-            - gammaln(n + 1)
-            + shape * (np.log(rate) - np.log(rate + t))
-            + n * (np.log(np.where(t > 0, t, 1.0)) - np.log(rate + t))
-        )
-    log_nb = np.where((t > 0) | (n == 0), log_nb, -np.inf)
-    first = np.exp(betaln(a, b + n + shift) - lnb + log_nb)
+    first = np.exp(betaln(a, b + n + shift) - lnb + log_nb_pmf(n, shape, rate, t))
     second_ok = (n > 0) | (shift == 1)
     tail = np.where(n > 0, betainc(np.maximum(n, 1), shape, t / (rate + t)), 1.0)
     second = np.where(second_ok, np.exp(betaln(a + 1, b + np.maximum(n - 1 + shift, 0)) - lnb) * tail, 0.0)

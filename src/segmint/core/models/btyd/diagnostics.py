@@ -60,13 +60,15 @@ def holdout_by_frequency(
     x_holdout: Any,
     duration: float,
     censor: int = 7,
+    expected: Any = None,
 ) -> pd.DataFrame:
     """Customers grouped by calibration repeat purchases (censored at ``censor``): ``customers`` per
     group and their mean holdout purchases, ``actual`` and ``expected`` (conditional expectation over
-    the holdout of length ``duration``)."""
+    the holdout of length ``duration``; pass ``expected`` when it is already computed per customer)."""
     _check_censor(censor)
     x = np.asarray(x, dtype=float)
-    expected = model.conditional_expected_purchases(duration, x, t_x, T)
+    if expected is None:
+        expected = model.conditional_expected_purchases(duration, x, t_x, T)
     group = np.minimum(x, censor).astype(np.int64)
     customers = np.bincount(group, minlength=censor + 1)
     actual_sum = np.bincount(group, weights=np.asarray(x_holdout, dtype=float), minlength=censor + 1)
@@ -121,7 +123,10 @@ def cohort_tracking(
     age = (ends[:, None] - birth_days[None, :]) / unit_days
     exposure = np.where(age > 0, age, 0.0)
     expected = model.expected_purchases_new_customer(exposure) @ birth_counts
-    actual = np.array([repeats[days <= e].sum() for e in ends]).astype(np.int64)
+    # Repeats up to each period end: cumulative sums over the sorted days, read at each end.
+    order = np.argsort(days, kind="stable")
+    cumulative = np.concatenate([[0], np.cumsum(repeats[order])])
+    actual = cumulative[np.searchsorted(days[order], ends, side="right")]
     return pd.DataFrame(
         {
             "period": np.arange(1, ends.size + 1),

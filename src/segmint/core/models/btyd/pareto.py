@@ -23,7 +23,7 @@ import numpy as np
 from scipy.special import digamma, gammaln
 
 from segmint.core.models.btyd._base import Rows, unique_rows
-from segmint.core.models.btyd._special import log_series_1pq
+from segmint.core.models.btyd._special import gauss_legendre_panels, log_nb_pmf, log_series_1pq
 from segmint.core.models.btyd._transactions import TransactionFitter
 
 __all__ = ["ParetoNBDFitter"]
@@ -223,7 +223,6 @@ def _unique_log_term(params: np.ndarray, x: np.ndarray, t: np.ndarray) -> np.nda
 
 # Composite Gauss-Legendre quadrature for pmf_while_alive, in y = log(u): (panels, interval) pairs for
 # the stretch below the count's peak, the peak itself and the stretch above it.
-_GL_X, _GL_W = np.polynomial.legendre.leggauss(8)
 _PANELS = (48, 16, 16)
 _LOG_SPAN = 36.0  # integrate u over [t e^-36, t]; below that the count is 0 but for n = 0 (added exactly)
 _PEAK_SDS = 12.0
@@ -256,28 +255,10 @@ def pmf_while_alive(n: Any, t: Any, shape: Any, rate: Any, s: Any, beta: Any) ->
     return res[inverse].reshape(arrays[0].shape)
 
 
-def _log_nb(n: np.ndarray, shape: np.ndarray, rate: np.ndarray, u: np.ndarray) -> np.ndarray:
-    """log NB(n; shape, u/(rate + u)): the Gamma-mixed Poisson count in time u (-inf for n > 0 at u = 0)."""
-    with np.errstate(divide="ignore"):
-        log_u = np.log(u)
-    log_ru = np.log(rate + u)
-    core = gammaln(shape + n) - gammaln(shape) - gammaln(n + 1) + shape * (np.log(rate) - log_ru)
-    return np.where(n > 0, core + n * (log_u - log_ru), core)
-
-
-def _panel_nodes(lo: np.ndarray, hi: np.ndarray, panels: int) -> tuple[np.ndarray, np.ndarray]:
-    """Gauss-Legendre nodes and weights of ``panels`` equal panels on [lo, hi], row by row."""
-    width = (hi - lo) / panels
-    offsets = (np.arange(panels)[:, None] + (_GL_X[None, :] + 1.0) / 2.0).reshape(-1)
-    nodes = lo[:, None] + width[:, None] * offsets[None, :]
-    weights = width[:, None] * np.tile(_GL_W / 2.0, panels)[None, :]
-    return nodes, weights
-
-
 def _pmf_block(n, t, shape, rate, s, beta) -> np.ndarray:
     positive = t > 0
     t_safe = np.where(positive, t, 1.0)
-    survive = np.exp(-s * np.log1p(t / beta) + _log_nb(n, shape, rate, t))
+    survive = np.exp(-s * np.log1p(t / beta) + log_nb_pmf(n, shape, rate, t))
     y_hi = np.log(t_safe)
     y_lo = y_hi - _LOG_SPAN
     peak = np.log(rate) + np.log(np.maximum(n, 1.0)) - np.log(shape)
@@ -285,14 +266,15 @@ def _pmf_block(n, t, shape, rate, s, beta) -> np.ndarray:
     a = np.where(n > 0, np.clip(peak - _PEAK_SDS * sd, y_lo, y_hi), y_hi)
     b = np.where(n > 0, np.clip(peak + _PEAK_SDS * sd, y_lo, y_hi), y_hi)
     parts = [
-        _panel_nodes(lo, hi, k) for (lo, hi), k in zip(((y_lo, a), (a, b), (b, y_hi)), _PANELS, strict=True)
+        gauss_legendre_panels(lo, hi, k)
+        for (lo, hi), k in zip(((y_lo, a), (a, b), (b, y_hi)), _PANELS, strict=True)
     ]
     y = np.concatenate([nodes for nodes, _ in parts], axis=1)
     w = np.concatenate([weights for _, weights in parts], axis=1)
     u = np.exp(y)
     # f_tau(u) du = s beta^s (beta+u)^-(s+1) u dy
     log_f = (
-        _log_nb(n[:, None], shape[:, None], rate[:, None], u)
+        log_nb_pmf(n[:, None], shape[:, None], rate[:, None], u)
         + np.log(s)[:, None]
         + s[:, None] * np.log(beta)[:, None]
         - (s[:, None] + 1.0) * np.log(beta[:, None] + u)
