@@ -132,8 +132,8 @@ class Receiver:
 
 
 def setup(root: Path) -> dict[str, str]:
-    from segmint.usecases.api_keys import create_key
-    from segmint.usecases.workspace import Workspace
+    from segmint.access.keys import create_key
+    from segmint.adapters.workspace import Workspace
 
     tokens = {}
     with Workspace.init(root) as ws:

@@ -22,11 +22,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
+from segmint.usecases import cluster as uc  # noqa: E402
 from sklearn.metrics import adjusted_rand_score  # noqa: E402
 
 from clusters.synthetic import NUMERIC, persona_frame  # noqa: E402
-from segmint.usecases import cluster as uc  # noqa: E402
-from segmint.usecases.workspace import Workspace  # noqa: E402
+from segmint.adapters.workspace import Workspace  # noqa: E402
 
 TRAITS = [*NUMERIC, "preferred_device"]
 

@@ -24,7 +24,7 @@ from pathlib import Path
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
-from segmint.usecases.generate import generate_shop
+from segmint.demo.generate import generate_shop
 
 TABLES = ("customers", "orders", "order_lines", "events", "identities", "personas", "products")
 

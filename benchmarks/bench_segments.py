@@ -17,8 +17,8 @@ import time
 from pathlib import Path
 
 from segmint import Workspace
-from segmint.usecases.generate import generate_shop, generated_end, load_generated
-from segmint.usecases.segments import evaluate_segments, install_library
+from segmint.batch.segments import evaluate_segments, install_library
+from segmint.demo.generate import generate_shop, generated_end, load_generated
 
 
 def shop(cache: Path, customers: int) -> Path:

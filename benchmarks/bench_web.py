@@ -43,17 +43,17 @@ def main() -> None:
     )
     args = parser.parse_args()
     if not args.preload_recent:
-        from segmint.usecases.ingest import Ingestor
+        from segmint.live.ingest import Ingestor
 
         Ingestor.preload_recent = lambda self: None
         print("service start without the recent-events preload (--preload-recent to include it)")
 
-    from segmint.usecases.api_keys import create_key
-    from segmint.usecases.workspace import Workspace
+    from segmint.access.keys import create_key
+    from segmint.adapters.workspace import Workspace
 
     source = args.workspace
     if source is None:
-        from segmint.usecases.demo import build_demo
+        from segmint.demo.build import build_demo
 
         source = build_demo(args.dir, customers=args.customers, step=print).workspace
     root = Path(tempfile.mkdtemp(prefix="bench-web-")) / "shop"
@@ -110,7 +110,7 @@ def main() -> None:
 
 def _app(root: Path, warm: bool):
     from segmint.api.app import create_app
-    from segmint.api.service import ServiceSettings
+    from segmint.live.service import ServiceSettings
     from segmint.web.app import install
 
     return create_app(

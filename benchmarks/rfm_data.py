@@ -1,6 +1,6 @@
 """Benchmark data for the RFM comparison: customers and orders in the canonical schema, as Parquet.
 
-Uses Segmint's synthetic shop (``segmint.usecases.generate``) when it is installed; otherwise a small
+Uses Segmint's synthetic shop (``segmint.demo.generate``) when it is installed; otherwise a small
 vectorised generator here writes the two tables the RFM contenders need: ~10 orders per customer over
 three years (Poisson counts, log-normal totals), with refunds, cancellations, guest orders and orders
 after ``AS_OF`` so every contender has to filter the same way. Data is cached per size and seed.
@@ -82,7 +82,7 @@ def generate_orders(out: Path, customers: int, seed: int) -> None:
 
 def _real_generator():
     try:
-        from segmint.usecases.generate import generate_shop, load_generated
+        from segmint.demo.generate import generate_shop, load_generated
     except ImportError:
         return None
     return generate_shop, load_generated
@@ -93,7 +93,7 @@ def ensure_data(customers: int, seed: int = 7, generator: str = "auto") -> tuple
     as_of is the end of the synthetic shop's history, or ``AS_OF`` for the fallback generator."""
     real = _real_generator() if generator in ("auto", "shop") else None
     if generator == "shop" and real is None:
-        raise SystemExit("--generator shop needs segmint.usecases.generate")
+        raise SystemExit("--generator shop needs segmint.demo.generate")
     kind = "shop" if real else "orders"
     out = DATA_ROOT / f"{kind}_{customers}_{seed}"
     done = out / ".complete"
@@ -106,7 +106,7 @@ def ensure_data(customers: int, seed: int = 7, generator: str = "auto") -> tuple
         done.touch()
     as_of = AS_OF
     if real:
-        from segmint.usecases.generate import generated_end
+        from segmint.demo.generate import generated_end
 
         as_of = generated_end(out)
     return out, orders_parquet(out), as_of

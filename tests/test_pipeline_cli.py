@@ -87,8 +87,8 @@ def test_demo_builds_a_shop_and_reuses_it(tmp_path, capsys):
 
 def test_the_demo_key_is_the_only_working_demo_key(workspace):
     from segmint import Workspace
+    from segmint.access.keys import KeyRing, list_keys
     from segmint.cli.demo_cmd import _demo_key
-    from segmint.usecases.api_keys import KeyRing, list_keys
 
     root = workspace.root
     workspace.close()

@@ -3,7 +3,7 @@
 The public Python API is re-exported here; everything else is an implementation module.
 """
 
-from segmint.usecases.workspace import Workspace, WorkspaceError
+from segmint.adapters.workspace import Workspace, WorkspaceError
 
 __version__ = "0.1.0"
 

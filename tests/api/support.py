@@ -17,8 +17,8 @@ from pathlib import Path
 import httpx
 import uvicorn
 
-from segmint.usecases.api_keys import create_key
-from segmint.usecases.workspace import Workspace
+from segmint.access.keys import create_key
+from segmint.adapters.workspace import Workspace
 
 LOOPBACK = "127.0.0.1"
 

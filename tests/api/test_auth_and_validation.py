@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from segmint.api.app import create_app
-from segmint.api.service import ServiceSettings
+from segmint.live.service import ServiceSettings
 
 from .support import ThreadServer, make_workspace
 
@@ -118,8 +118,8 @@ def test_keys_over_http_create_and_revoke(server):
 
 
 def test_second_service_on_the_same_workspace_gets_a_clear_error(tmp_path):
-    from segmint.api.service import Service
     from segmint.errors import SegmintError
+    from segmint.live.service import Service
 
     root = tmp_path / "one"
     make_workspace(root)

@@ -6,9 +6,9 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
-from segmint.usecases.ingest import Ingestor
-from segmint.usecases.tracking import Rows
-from segmint.usecases.workspace import Workspace
+from segmint.adapters.workspace import Workspace
+from segmint.live.ingest import Ingestor
+from segmint.live.tracking import Rows
 
 
 def _rows(start: int, n: int) -> Rows:

@@ -11,11 +11,11 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from segmint.usecases.ingest import Ingestor
-from segmint.usecases.live import LiveEngine
-from segmint.usecases.live_rules import RuleEvaluator
-from segmint.usecases.tracking import parse_batch, to_rows
-from segmint.usecases.workspace import Workspace
+from segmint.adapters.workspace import Workspace
+from segmint.live.engine import LiveEngine
+from segmint.live.evaluator import RuleEvaluator
+from segmint.live.ingest import Ingestor
+from segmint.live.tracking import parse_batch, to_rows
 
 SEGMENTS = {
     "viewers": "count(product_viewed, 10m) >= 2",
@@ -89,7 +89,7 @@ def memberships(ws: Workspace) -> set[tuple[str, str]]:
 
 @pytest.mark.parametrize(("seed", "anonymous"), [(1, False), pytest.param(2, True, marks=pytest.mark.slow)])
 def test_stream_equals_batch(tmp_path, seed, anonymous):
-    from segmint.usecases.segments import evaluate_segments
+    from segmint.batch.segments import evaluate_segments
 
     groups = random_stream(seed, anonymous)
     end = groups[-1][0] + timedelta(minutes=3)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from segmint.usecases import predict
-from segmint.usecases.importing import import_files
-from segmint.usecases.live_rules import RuleEvaluator
-from segmint.usecases.segments import evaluate_segments
+from segmint.batch.importing import import_files
+from segmint.batch.segments import evaluate_segments
+from segmint.live.evaluator import RuleEvaluator
+from segmint.models import predict
 
 AS_OF = datetime(1998, 6, 30)
 

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from segmint.usecases.recent_events import RecentEvents
+from segmint.live.recent_events import RecentEvents
 
 T = datetime(2025, 1, 1)
 
@@ -86,7 +86,7 @@ def test_complete_mode_answers_from_memory_only():
 )
 def test_merging_new_events_equals_sorting_everything(old, new, repeated) -> None:
     """Event ids are unique; a commit may repeat an event the entry holds (same time and id)."""
-    from segmint.usecases.recent_events import _newest, _prepend
+    from segmint.live.recent_events import _newest, _prepend
 
     def event(t: int, i: int) -> dict:
         return {"occurred_at": datetime(2024, 1, 1, 0, t), "event_id": f"e{i:02d}"}

@@ -11,7 +11,7 @@ import pytest
 
 from segmint.adapters.webhooks import verify
 from segmint.api.app import create_app
-from segmint.api.service import ServiceSettings
+from segmint.live.service import ServiceSettings
 
 from .support import Receiver, ThreadServer, make_workspace
 

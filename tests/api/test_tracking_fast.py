@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from segmint.usecases.tracking import parse_batch, parse_message, to_rows
-from segmint.usecases.tracking_fast import fast_rows
+from segmint.live.tracking import parse_batch, parse_message, to_rows
+from segmint.live.tracking_fast import fast_rows
 
 AT = datetime(2024, 5, 1, 12, 0, 0)
 

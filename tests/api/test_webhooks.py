@@ -9,7 +9,7 @@ import httpx
 
 from segmint.adapters.webhooks import RetryPolicy, sign, verify
 from segmint.api.app import create_app
-from segmint.api.service import ServiceSettings
+from segmint.live.service import ServiceSettings
 
 from .support import Receiver, ThreadServer, free_port, make_workspace
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
+from segmint.batch.traits import compute_traits
 from segmint.core.synth import PERSONAS
-from segmint.usecases import cluster as uc
-from segmint.usecases.generate import generate_shop, generated_end, load_generated
-from segmint.usecases.traits import compute_traits
+from segmint.demo.generate import generate_shop, generated_end, load_generated
+from segmint.models import clusters as uc
 
 
 @pytest.mark.slow

@@ -10,7 +10,7 @@ from sklearn.metrics import adjusted_rand_score
 
 from clusters.synthetic import NUMERIC, persona_frame
 from segmint.cli.main import main
-from segmint.usecases import cluster as uc
+from segmint.models import clusters as uc
 
 TRAITS = [*NUMERIC, "preferred_device"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from segmint.usecases.importing import ImportFailed, import_files
+from segmint.batch.importing import ImportFailed, import_files
 
 from .conftest import snapshot, write
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from segmint.usecases.importing import import_files
+from segmint.batch.importing import import_files
 
 
 @pytest.mark.slow

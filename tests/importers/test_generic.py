@@ -8,7 +8,7 @@ import pyarrow.parquet as pq
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from segmint.usecases.importing import ImportFailed, import_files
+from segmint.batch.importing import ImportFailed, import_files
 
 from .conftest import write
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from segmint.usecases.importing import import_files
+from segmint.batch.importing import import_files
 
 
 def _orders(ws) -> dict[str, dict]:

@@ -5,7 +5,7 @@ from datetime import datetime
 import pyarrow as pa
 
 from segmint.adapters.importers._base import email_customer_id
-from segmint.usecases.importing import import_files
+from segmint.batch.importing import import_files
 
 JANE = email_customer_id(pa.array(["jane@example.com"]))[0].as_py()
 BOB = email_customer_id(pa.array(["bob@example.com"]))[0].as_py()

@@ -13,7 +13,7 @@ from segmint.cli.main import _register, app
 from segmint.core.models.btyd import BetaGeoFitter, ParetoNBDFitter
 from segmint.core.models.btyd.engine import bgnbd_score_expr
 from segmint.core.models.summary import calibration_summary
-from segmint.usecases import predict as uc
+from segmint.models import predict as uc
 
 from .conftest import CALIBRATION_END, HOLDOUT_END, load_orders
 
@@ -61,7 +61,7 @@ def test_score_writes_predictions_engine_equals_numpy(cdnow_ws):
     assert m.probability_purchase_within(30 / 7, x, t_x, T) == pytest.approx(want, rel=1e-12)
     assert numpy_.purchase_propensity_30d.between(0, 1).all()
     # The scores are traits usable in rules: p_alive, churn_risk = 1 - p_alive, CLV percentile.
-    from segmint.usecases.traits import compute_traits
+    from segmint.batch.traits import compute_traits
 
     compute_traits(cdnow_ws, CALIBRATION_END)
     traits = cdnow_ws.table("traits").to_pandas().set_index("customer_id").loc[numpy_.customer_id]

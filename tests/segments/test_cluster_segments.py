@@ -6,11 +6,11 @@ from datetime import datetime
 
 import pytest
 
+from segmint.batch import segments as segments_usecase
+from segmint.batch.traits import compute_traits
+from segmint.demo.generate import generate_shop, generated_end, load_generated
 from segmint.errors import SegmintError
-from segmint.usecases import cluster as cluster_usecase
-from segmint.usecases import segments as segments_usecase
-from segmint.usecases.generate import generate_shop, generated_end, load_generated
-from segmint.usecases.traits import compute_traits
+from segmint.models import clusters as cluster_usecase
 
 
 @pytest.fixture

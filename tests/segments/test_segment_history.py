@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from segmint import Workspace
-from segmint.usecases import segments as seg
+from segmint.batch import segments as seg
 
 T0 = datetime(2025, 1, 1)
 

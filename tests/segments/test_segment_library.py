@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from shop_fixture import AS_OF, EXPECTED, load_shop
 
+from segmint.batch import segments as seg
 from segmint.core.traits import RFM_GROUPS
-from segmint.usecases import segments as seg
 
 
 @pytest.fixture(scope="module")

@@ -9,9 +9,9 @@ import ibis
 import pytest
 from shop_fixture import AS_OF, EXPECTED, shop_tables
 
+from segmint.batch.segments import library_definitions, segment_expressions
 from segmint.core.schema import CANONICAL
 from segmint.core.traits import default_catalog, trait_table
-from segmint.usecases.segments import library_definitions, segment_expressions
 
 pytestmark = [pytest.mark.slow, pytest.mark.spark]
 

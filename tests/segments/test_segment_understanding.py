@@ -7,9 +7,9 @@ import json
 import pytest
 from shop_fixture import AS_OF, load_shop
 
+from segmint.batch import segments as seg
 from segmint.cli.main import main
 from segmint.core.segments.definition import SegmentError, parse_segment_yaml
-from segmint.usecases import segments as seg
 
 
 @pytest.fixture(scope="module")

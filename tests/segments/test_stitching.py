@@ -7,8 +7,8 @@ from datetime import datetime
 
 import pyarrow as pa
 
+from segmint.batch import segments as segments_usecase
 from segmint.core.schema import CUSTOMERS, EVENTS, IDENTITIES
-from segmint.usecases import segments as segments_usecase
 
 AS_OF = datetime(2025, 6, 30, 12)
 

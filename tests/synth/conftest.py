@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from segmint.core.synth import Shop
-from segmint.usecases.generate import generate_shop
+from segmint.demo.generate import generate_shop
 
 
 @pytest.fixture(scope="session")

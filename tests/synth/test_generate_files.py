@@ -12,7 +12,7 @@ import pytest
 
 from segmint.cli.main import main
 from segmint.core.synth import arrow_schema
-from segmint.usecases.generate import GenerateError, generate_shop, generated_end, load_generated
+from segmint.demo.generate import GenerateError, generate_shop, generated_end, load_generated
 
 TABLES = ("customers", "products", "orders", "order_lines", "events", "identities", "personas")
 

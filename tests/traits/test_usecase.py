@@ -6,8 +6,8 @@ import json
 
 import pytest
 
+from segmint.batch.traits import TraitsError, compute_traits, profile, workspace_catalog
 from segmint.cli.main import main
-from segmint.usecases.traits import TraitsError, compute_traits, profile, workspace_catalog
 
 from .fixture import B, T, load
 

@@ -42,10 +42,10 @@ def _free_port() -> int:
 @pytest.fixture(scope="session")
 def shop(tmp_path_factory) -> dict:
     """The demo shop copied into a temp folder, a read key, a report, and facts to check against."""
-    from segmint.usecases.api_keys import create_key
-    from segmint.usecases.demo import build_demo
-    from segmint.usecases.report import write_report
-    from segmint.usecases.workspace import Workspace
+    from segmint.access.keys import create_key
+    from segmint.adapters.workspace import Workspace
+    from segmint.demo.build import build_demo
+    from segmint.web.report import write_report
 
     prebuilt = os.environ.get("SEGMINT_WEB_TEST_SHOP")  # a demo workspace built earlier, to save time
     source = (
@@ -87,7 +87,7 @@ def server(shop) -> str:
     import uvicorn
 
     from segmint.api.app import create_app
-    from segmint.api.service import ServiceSettings
+    from segmint.live.service import ServiceSettings
     from segmint.web.app import install
 
     # The start-up sweep re-evaluates live segments; the dashboard does not depend on it.

@@ -10,8 +10,9 @@ import httpx
 import pytest
 from jinja2 import Environment
 
+from segmint.batch import dashboard as queries
 from segmint.core.segments.kpis import ALL
-from segmint.web import filters, queries
+from segmint.web import filters
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """The FastAPI application: ``create_app(workspace_dir)``.
 
-The app is a set of routers over one :class:`~segmint.api.service.Service`. Other parts (the web
+The app is a set of routers over one :class:`~segmint.live.service.Service`. Other parts (the web
 dashboard) add their pages with ``extra_routers``/``configure`` or later with ``app.include_router``;
 ``app.state.service`` gives them the workspace and the read cursors.
 """
@@ -18,8 +18,8 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
 from segmint.api.routers import changes, ingest, keys, profiles, segments, webhooks
-from segmint.api.service import Service, ServiceSettings
 from segmint.errors import SegmintError
+from segmint.live.service import Service, ServiceSettings
 
 __all__ = ["create_app"]
 

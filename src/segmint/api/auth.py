@@ -12,7 +12,7 @@ import binascii
 
 from fastapi import Depends, HTTPException, Request
 
-from segmint.usecases.api_keys import ApiKey
+from segmint.access.keys import ApiKey
 
 __all__ = ["require"]
 

@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from segmint.usecases.workspace import Workspace
+from segmint.adapters.workspace import Workspace
 
 console = Console()
 err_console = Console(stderr=True)

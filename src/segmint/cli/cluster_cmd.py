@@ -8,7 +8,7 @@ import typer
 
 from segmint.cli._common import console, emit, open_workspace, state
 from segmint.core.timeutil import parse_as_of
-from segmint.usecases.cluster import (
+from segmint.models.clusters import (
     assign_clusters,
     cluster_report,
     fit_clusters,

@@ -22,7 +22,7 @@ def register(app: typer.Typer) -> None:
         port: int = typer.Option(8000, "--port"),
     ) -> None:
         """Generate a synthetic shop, import it, run traits, segments, models and clusters, and serve it."""
-        from segmint.usecases.demo import build_demo
+        from segmint.demo.build import build_demo
 
         def step(message: str) -> None:
             if not state(ctx).json:
@@ -79,8 +79,8 @@ def _serve(root: Path, host: str, port: int) -> None:
 def _demo_key(root: Path) -> str:
     """A fresh key for this demo session. The service is the workspace's only writer once it runs, so
     the key is made before it starts; earlier demo keys are revoked so only the printed one works."""
-    from segmint.usecases.api_keys import create_key, list_keys, revoke_key
-    from segmint.usecases.workspace import Workspace
+    from segmint.access.keys import create_key, list_keys, revoke_key
+    from segmint.adapters.workspace import Workspace
 
     with Workspace.open(root) as ws:
         for key in list_keys(ws.con):

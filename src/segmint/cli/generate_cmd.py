@@ -9,7 +9,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from segmint.cli._common import emit, err_console, open_workspace, state
-from segmint.usecases.generate import generate_shop, generated_end, load_generated
+from segmint.demo.generate import generate_shop, generated_end, load_generated
 
 
 def register(app: typer.Typer) -> None:

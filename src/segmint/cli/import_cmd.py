@@ -79,7 +79,7 @@ def register(app: typer.Typer) -> None:
         currency: str | None = typer.Option(None, "--currency", help="Currency when the file has none."),
     ) -> None:
         """Import files: strict by default (one bad row stores nothing), idempotent, incremental."""
-        from segmint.usecases.importing import import_files, load_mapping
+        from segmint.batch.importing import import_files, load_mapping
 
         mapping: dict | None = None
         if map_file is not None or map_column:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import typer
 
+from segmint.access.keys import create_key, list_keys, revoke_key
 from segmint.cli._common import emit, open_workspace
-from segmint.usecases.api_keys import create_key, list_keys, revoke_key
 
 
 def register(app: typer.Typer) -> None:

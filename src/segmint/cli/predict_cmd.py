@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from segmint.cli._common import emit, open_workspace
-from segmint.usecases import predict as uc
+from segmint.models import predict as uc
 
 
 def register(app: typer.Typer) -> None:

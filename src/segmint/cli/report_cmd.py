@@ -19,7 +19,7 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Write one HTML file with the overview, segments and charts; it opens offline."""
-        from segmint.usecases.report import write_report
+        from segmint.web.report import write_report
 
         with open_workspace(ctx, read_only=True) as ws:
             path = write_report(ws, out, as_of)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import typer
 
+from segmint.batch.pipeline import backfill_pipeline, run_pipeline
 from segmint.cli._common import console, emit, open_workspace, state
-from segmint.usecases.pipeline import backfill_pipeline, run_pipeline
 
 
 def register(app: typer.Typer) -> None:

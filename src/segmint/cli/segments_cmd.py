@@ -6,8 +6,8 @@ from pathlib import Path
 
 import typer
 
+from segmint.batch import segments as uc
 from segmint.cli._common import console, emit, open_workspace, state
-from segmint.usecases import segments as uc
 
 
 def _rows(table) -> list[dict]:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import typer
 
+from segmint.adapters.workspace import find_root
 from segmint.cli._common import err_console, state
-from segmint.usecases.workspace import find_root
 
 
 def register(app: typer.Typer) -> None:
@@ -20,8 +20,8 @@ def register(app: typer.Typer) -> None:
         writer while it runs: other commands that write should go through its API."""
         import uvicorn
 
+        from segmint.adapters.workspace import Workspace
         from segmint.api.app import create_app
-        from segmint.usecases.workspace import Workspace
         from segmint.web.app import install
 
         root = find_root(state(ctx).workspace)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import typer
 
+from segmint.adapters.workspace import WorkspaceError
+from segmint.batch.traits import profile, workspace_catalog
 from segmint.cli._common import emit, open_workspace, state
 from segmint.core.traits import FAMILIES, default_catalog
 from segmint.errors import SegmintError
-from segmint.usecases.traits import profile, workspace_catalog
-from segmint.usecases.workspace import WorkspaceError
 
 
 def register(app: typer.Typer) -> None:

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import typer
 
+from segmint.adapters.workspace import Workspace
 from segmint.cli._common import emit, state
-from segmint.usecases.workspace import Workspace
 
 
 def register(app: typer.Typer) -> None:

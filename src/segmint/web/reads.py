@@ -16,8 +16,8 @@ from typing import Any, TypeVar
 import ibis
 
 from segmint.adapters.store import TableStore
+from segmint.adapters.workspace import Workspace
 from segmint.core.schema import CANONICAL
-from segmint.usecases.workspace import Workspace
 
 __all__ = ["AggregateCache", "ReadView", "data_version", "read_view", "run_version"]
 

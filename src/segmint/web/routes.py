@@ -17,10 +17,12 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
+from segmint.batch import builder
+from segmint.batch import dashboard as queries
 from segmint.core.segments.definition import FAMILIES
 from segmint.core.timeutil import parse_as_of
 from segmint.errors import SegmintError
-from segmint.web import builder, charts, queries
+from segmint.web import charts
 from segmint.web.reads import data_version, read_view, run_version
 from segmint.web.session import COOKIE, MAX_AGE_S, check_login, current_key
 
@@ -189,7 +191,7 @@ async def export_segment(request: Request, name: str):
     current_key(request)
 
     def rows(view, segment):
-        from segmint.usecases import segments as seg
+        from segmint.batch import segments as seg
 
         m = seg.members(view, segment)
         c = view.table("customers")

@@ -13,7 +13,7 @@ import time
 
 from fastapi import Request
 
-from segmint.usecases.api_keys import ApiKey
+from segmint.access.keys import ApiKey
 
 __all__ = ["COOKIE", "LoginRequired", "Sessions", "current_key"]
 

@@ -20,7 +20,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from segmint.web import queries
+from segmint.batch import dashboard as queries
 from segmint.web.reads import data_version, read_view, run_version
 
 __all__ = ["HEAVY_MODULES", "Warmer", "wrap_lifespan"]
@@ -30,11 +30,11 @@ log = logging.getLogger(__name__)
 # Imported once at start so no page view pays for them.
 HEAVY_MODULES = (
     "pandas",
-    "segmint.usecases.cluster",
-    "segmint.usecases.predict",
+    "segmint.models.clusters",
+    "segmint.models.predict",
     "segmint.core.rules.explain",
     "segmint.web.charts",
-    "segmint.web.builder",
+    "segmint.batch.builder",
 )
 
 

@@ -1,7 +1,7 @@
 """Importers: one module per file format, all streaming and strict.
 
 ``make_importer(fmt, options, table=..., mapping=...)`` returns the importer the use case
-``segmint.usecases.importing.import_files`` drives.
+``segmint.batch.importing.import_files`` drives.
 """
 
 from __future__ import annotations

@@ -14,8 +14,8 @@ from fastapi import APIRouter, HTTPException, Request
 
 from segmint.api.auth import require
 from segmint.api.body import read_body
-from segmint.usecases.tracking import Rows, parse_batch, parse_message, to_rows
-from segmint.usecases.tracking_fast import fast_rows
+from segmint.live.tracking import Rows, parse_batch, parse_message, to_rows
+from segmint.live.tracking_fast import fast_rows
 
 router = APIRouter(prefix="/v1", tags=["ingest"])
 

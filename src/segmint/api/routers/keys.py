@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from segmint.access.keys import create_key, list_keys, revoke_key
 from segmint.api.auth import require
-from segmint.usecases.api_keys import create_key, list_keys, revoke_key
 
 router = APIRouter(prefix="/v1/keys", tags=["keys"])
 

@@ -14,7 +14,7 @@ import orjson
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 
 from segmint.api.auth import require
-from segmint.usecases.recent_events import PROFILE_EVENT_COLUMNS
+from segmint.live.recent_events import PROFILE_EVENT_COLUMNS
 
 router = APIRouter(prefix="/v1/profiles", tags=["profiles"])
 

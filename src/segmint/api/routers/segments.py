@@ -9,8 +9,8 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from segmint.api.auth import require
-from segmint.api.service import utcnow
-from segmint.usecases import segment_admin
+from segmint.batch import admin as segment_admin
+from segmint.live.service import utcnow
 
 router = APIRouter(prefix="/v1/segments", tags=["segments"])
 
@@ -49,7 +49,7 @@ def _versions(cur) -> dict[str, int]:
 @router.get("")
 async def list_segments(request: Request, _key=require("read")) -> dict:
     service = request.app.state.service
-    from segmint.usecases.segments import load_definitions
+    from segmint.batch.segments import load_definitions
 
     defs = load_definitions(service.ws)
     counts = await service.read(_counts)
@@ -150,7 +150,7 @@ async def explain(
     _key=require("read"),
 ) -> dict:
     """Each clause of the rule with this customer's values and whether it holds."""
-    from segmint.usecases.segments import explain as explain_segment
+    from segmint.batch.segments import explain as explain_segment
 
     service = request.app.state.service
     when = as_of or utcnow()

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from segmint.adapters.webhooks import Delivery
 from segmint.api.auth import require
-from segmint.usecases import subscriptions as subs
+from segmint.live import subscriptions as subs
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
 

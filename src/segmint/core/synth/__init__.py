@@ -1,7 +1,7 @@
 """A realistic synthetic shop: customers, catalog, orders, events and ground-truth personas.
 
 Pure generation (numpy → Arrow tables, no files): ``Shop(customers, seed).block(i)`` gives the rows of
-customer block ``i``; the use case in ``segmint.usecases.generate`` writes them to Parquet.
+customer block ``i``; the use case in ``segmint.demo.generate`` writes them to Parquet.
 """
 
 from segmint.core.synth.personas import PERSONAS, Persona

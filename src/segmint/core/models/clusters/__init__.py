@@ -1,7 +1,7 @@
 """ML segments: clusters of customers with automatic k, readable profiles and stable numbers.
 
 Pure core: preprocessing and fitting on in-memory samples, the in-engine assignment expression, profile
-aggregation expressions, naming and refit matching. :mod:`segmint.usecases.cluster` runs it on a
+aggregation expressions, naming and refit matching. :mod:`segmint.models.clusters` runs it on a
 workspace.
 """
 

@@ -22,13 +22,13 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
+from segmint.adapters.workspace import Workspace
+from segmint.batch.traits import trait_settings
 from segmint.core.rules import nodes as n
 from segmint.core.schema import CANONICAL
 from segmint.core.traits.value import RANK_POPULATION
-from segmint.usecases.live import LiveSegment
-from segmint.usecases.live_sql import SqlTemplate, learn_offsets
-from segmint.usecases.traits import trait_settings
-from segmint.usecases.workspace import Workspace
+from segmint.live.engine import LiveSegment
+from segmint.live.sql_template import SqlTemplate, learn_offsets
 
 __all__ = ["RuleEvaluator", "rule_shifts"]
 
@@ -91,7 +91,7 @@ class RuleEvaluator:
         stamp = self._files_stamp()
         if stamp == self._stamp and not force:
             return
-        from segmint.usecases import segments as seg
+        from segmint.batch import segments as seg
 
         defs = seg.load_definitions(self.ws)
         rules = {d.name: seg.resolve_rule(d) for d in defs}
@@ -128,9 +128,9 @@ class RuleEvaluator:
     def _trait_catalog(self, rules: Mapping[str, n.Rule], check_catalog):
         """Only the trait groups the rules read (and what those groups depend on): building and compiling
         the whole catalog on every tick would cost far more than evaluating a few customers."""
+        from segmint.batch.traits import workspace_catalog
         from segmint.core.rules import CheckContext, check
         from segmint.core.traits.catalog import Catalog
-        from segmint.usecases.traits import workspace_catalog
 
         full = workspace_catalog(self.ws)
         ctx = CheckContext(catalog=check_catalog, segments=frozenset(rules))
@@ -253,7 +253,7 @@ class RuleEvaluator:
         """Build and compile the plan. Temp tables it reads (traits, segments other segments use) are
         created by the statements themselves, so the texts only name stable tables; the compile cursor
         gets empty copies of them to know their columns."""
-        from segmint.usecases import segments as seg
+        from segmint.batch import segments as seg
 
         con = self._compile_con
         raw = con.con

@@ -12,12 +12,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from segmint.usecases import cluster as cluster_usecase
-from segmint.usecases import predict as predict_usecase
-from segmint.usecases import segments as segments_usecase
-from segmint.usecases.generate import generate_shop, generated_end, load_generated
-from segmint.usecases.pipeline import run_pipeline
-from segmint.usecases.workspace import Workspace
+from segmint.adapters.workspace import Workspace
+from segmint.batch import segments as segments_usecase
+from segmint.batch.pipeline import run_pipeline
+from segmint.demo.generate import generate_shop, generated_end, load_generated
+from segmint.models import clusters as cluster_usecase
+from segmint.models import predict as predict_usecase
 
 __all__ = ["DemoSummary", "build_demo"]
 

@@ -2,7 +2,7 @@
 
 The Plotly JavaScript of the installed ``plotly`` package is inlined, figures are embedded as JSON and
 drawn on load, and nothing refers to another file or address, so the report opens offline, from e-mail or
-a shared drive. Page data comes from the same queries as the dashboard (:mod:`segmint.web.queries`).
+a shared drive. Page data comes from the same queries as the dashboard (:mod:`segmint.batch.dashboard`).
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from segmint.adapters.workspace import Workspace
 from segmint.core.timeutil import parse_as_of
 from segmint.errors import SegmintError
-from segmint.usecases.workspace import Workspace
 
 __all__ = ["ReportError", "build_report", "write_report"]
 
@@ -23,7 +23,8 @@ class ReportError(SegmintError):
 
 
 def _context(ws: Workspace, as_of: datetime | None) -> dict[str, Any]:
-    from segmint.web import charts, queries
+    from segmint.batch import dashboard as queries
+    from segmint.web import charts
 
     if as_of is not None and as_of not in queries.run_times(ws):
         times = ", ".join(t.isoformat(sep=" ") for t in queries.run_times(ws)[-5:]) or "none"

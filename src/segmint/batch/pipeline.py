@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from segmint.batch import segments as segments_usecase
+from segmint.batch import traits as traits_usecase
 from segmint.core.timeutil import parse_as_of
-from segmint.usecases import segments as segments_usecase
-from segmint.usecases import traits as traits_usecase
 
 __all__ = ["PipelineResult", "backfill_pipeline", "run_pipeline"]
 

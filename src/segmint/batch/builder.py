@@ -13,15 +13,15 @@ from typing import Any
 
 import ibis
 
+from segmint.batch import segments as seg
+from segmint.batch.dashboard import definitions, latest_run, traits_as_of
+from segmint.batch.traits import workspace_catalog
 from segmint.core.rules import CheckContext, CompileContext, RuleError, check, compile_rule, parse
 from segmint.core.rules import explain as explain_rule
 from segmint.core.segments import history as hist
 from segmint.core.segments.definition import FAMILIES, SegmentError, segment_from_mapping, segment_to_yaml
 from segmint.core.timeutil import parse_as_of
 from segmint.core.traits.events import stitched_events
-from segmint.usecases import segments as seg
-from segmint.usecases.traits import workspace_catalog
-from segmint.web.queries import definitions, latest_run, traits_as_of
 
 __all__ = ["FAMILIES", "check_rule", "explain_member", "preview_rule", "save_segment"]
 

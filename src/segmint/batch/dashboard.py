@@ -1,7 +1,7 @@
 """The data behind each dashboard page, as plain dicts and lists.
 
 Every function takes a workspace (a :class:`~segmint.web.reads.ReadView` in the server, a plain
-:class:`~segmint.usecases.workspace.Workspace` for the report) and reads only: the engine aggregates, Python
+:class:`~segmint.adapters.workspace.Workspace` for the report) and reads only: the engine aggregates, Python
 shapes the results for templates and charts. Names from requests reach the engine as Ibis literals, never
 as SQL text.
 """
@@ -17,10 +17,10 @@ from typing import Any
 
 import ibis
 
+from segmint.batch import segments as seg
 from segmint.core.segments import history as hist
 from segmint.core.segments.definition import SegmentDef, SegmentError
 from segmint.core.segments.kpis import ALL
-from segmint.usecases import segments as seg
 
 __all__ = [
     "LIFECYCLE_ORDER",
@@ -525,7 +525,7 @@ def segment_detail(
 
 def cluster_page(ws, name: str | None = None) -> dict[str, Any]:
     """The cluster models, one model's report and a sample of customers in its 2-D projection."""
-    from segmint.usecases import cluster as cl
+    from segmint.models import clusters as cl
 
     models = cl.list_models(ws)
     if not models:
@@ -538,7 +538,7 @@ def cluster_page(ws, name: str | None = None) -> dict[str, Any]:
 def prediction_page(ws) -> dict[str, Any]:
     """Model runs with metrics, the CLV and P(alive) distributions of the latest scoring, and the holdout
     tracking of runs fitted with a holdout period."""
-    from segmint.usecases import predict as pr
+    from segmint.models import predict as pr
 
     if not ws.store.exists("model_runs"):
         return {"runs": [], "scored": None}

@@ -275,7 +275,7 @@ def score(
 def backtest_propensity(
     ws: Any, cutoff: str | datetime, horizon: str = "90d", **kwargs: Any
 ) -> dict[str, Any]:
-    """See :func:`segmint.usecases.propensity.backtest_propensity` (kept here for the CLI and API)."""
-    from segmint.usecases.propensity import backtest_propensity as run
+    """See :func:`segmint.models.propensity.backtest_propensity` (kept here for the CLI and API)."""
+    from segmint.models.propensity import backtest_propensity as run
 
     return run(ws, cutoff, horizon, **kwargs)

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from segmint.adapters.workspace import Workspace
 from segmint.core.segments.definition import SegmentDef, SegmentError, segment_from_mapping, segment_to_yaml
-from segmint.usecases.workspace import Workspace
 
 __all__ = ["SegmentNotFound", "definition_of", "delete_definition", "save_definition"]
 
@@ -24,7 +24,7 @@ def _path(ws: Workspace, name: str):
 
 
 def definition_of(ws: Workspace, name: str) -> SegmentDef:
-    from segmint.usecases.segments import load_definitions
+    from segmint.batch.segments import load_definitions
 
     for d in load_definitions(ws):
         if d.name == name:
@@ -35,8 +35,8 @@ def definition_of(ws: Workspace, name: str) -> SegmentDef:
 def save_definition(ws: Workspace, data: dict[str, Any], *, create: bool) -> SegmentDef:
     """Validate and write a definition. ``rule_json`` (the JSON form of a rule) may replace ``rule``.
     With ``create`` an existing name is an error; without it the segment must exist."""
+    from segmint.batch import segments as seg
     from segmint.core.rules import RuleError, from_json, to_text
-    from segmint.usecases import segments as seg
 
     data = dict(data)
     if data.get("rule_json") is not None:
@@ -73,8 +73,8 @@ def save_definition(ws: Workspace, data: dict[str, Any], *, create: bool) -> Seg
 
 def delete_definition(ws: Workspace, name: str) -> None:
     """Remove a segment's file; refused while another segment refers to it with ``in_segment``."""
+    from segmint.batch import segments as seg
     from segmint.core.rules import nodes as n
-    from segmint.usecases import segments as seg
 
     defs = {d.name: d for d in seg.load_definitions(ws)}
     if name not in defs:

@@ -19,6 +19,7 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
+from segmint.adapters.workspace import Workspace
 from segmint.core.models.clusters import (
     ALGORITHMS,
     ClusterModel,
@@ -32,7 +33,6 @@ from segmint.core.models.clusters import (
 )
 from segmint.core.schema import DERIVED
 from segmint.errors import SegmintError
-from segmint.usecases.workspace import Workspace
 
 __all__ = [
     "DEFAULT_TRAITS",
@@ -106,8 +106,8 @@ def _trait_table(ws: Workspace, as_of: datetime | None) -> ir.Table:
         if "as_of" in table.columns:
             table = table.filter(table.as_of == table.as_of.max())
         return table
+    from segmint.batch.traits import trait_settings, trait_sources, workspace_catalog
     from segmint.core.traits import trait_table
-    from segmint.usecases.traits import trait_settings, trait_sources, workspace_catalog
 
     when = as_of or _now()
     # trait_sources adds the stored predictions, so predictive traits are there as in `segmint run`.

@@ -32,8 +32,8 @@ from typing import Protocol
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from segmint.adapters.workspace import Workspace
 from segmint.core.schema import CHANGES, OUTBOX
-from segmint.usecases.workspace import Workspace
 
 __all__ = ["Change", "LiveEngine", "LiveSegment", "MembershipEvaluator", "OutboxItem"]
 

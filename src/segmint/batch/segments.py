@@ -25,6 +25,7 @@ import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 import pyarrow as pa
 
+from segmint.adapters.workspace import Workspace
 from segmint.core.rules import nodes as n
 from segmint.core.rules.errors import RuleCycleError, RuleError
 from segmint.core.rules.parser import parse
@@ -35,7 +36,6 @@ from segmint.core.segments.kpis import customer_facts, segment_kpis
 from segmint.core.segments.overlap import overlap_matrix
 from segmint.core.segments.params import ParamError, substitute
 from segmint.core.timeutil import DurationError, parse_as_of, parse_duration
-from segmint.usecases.workspace import Workspace
 
 __all__ = [
     "RunSummary",
@@ -205,7 +205,7 @@ def _catalog(ws: Workspace | None = None):
         from segmint.core.traits import default_catalog
 
         return default_catalog()
-    from segmint.usecases.traits import workspace_catalog
+    from segmint.batch.traits import workspace_catalog
 
     return workspace_catalog(ws)
 
@@ -230,14 +230,14 @@ class _SegmentNames(frozenset):
 
 
 def _is_cluster(name: str) -> bool:
-    from segmint.usecases.cluster import PREFIX
+    from segmint.models.clusters import PREFIX
 
     return name.startswith(PREFIX)
 
 
 def _cluster_lookup(ws: Workspace):
     """Resolve ``in_segment('cluster:<model>:<n>')`` to that cluster's current members."""
-    from segmint.usecases.cluster import segment_members
+    from segmint.models.clusters import segment_members
 
     def lookup(name: str) -> ir.Table:
         table = segment_members(ws, name)
@@ -379,7 +379,7 @@ def _sync_versions(ws: Workspace, defs: list[SegmentDef], rules: Mapping[str, n.
 def _traits(ws: Workspace, as_of: datetime) -> tuple[ir.Table, bool]:
     """The materialised ``traits`` table for ``as_of``: reused when the last computation was for the same
     time, else recomputed (``compute_traits`` materialises it)."""
-    from segmint.usecases import traits as traits_usecase
+    from segmint.batch import traits as traits_usecase
 
     # Reuse needs to know which time the stored table is for; older trait modules do not say.
     stored_as_of = getattr(traits_usecase, "traits_as_of", None)

@@ -29,14 +29,14 @@ from typing import Any, TypeVar
 import ibis
 import pyarrow as pa
 
+from segmint.access.keys import KeyRing, list_keys
 from segmint.adapters.store import TableStore
 from segmint.adapters.webhooks import Deliverer, Delivery, DeliveryResult, RetryPolicy
-from segmint.usecases.api_keys import KeyRing, list_keys
-from segmint.usecases.ingest import Ingestor
-from segmint.usecases.live import Change, LiveEngine, MembershipEvaluator, OutboxItem
-from segmint.usecases.profile_store import ProfileStore
-from segmint.usecases.recent_events import RecentEvents
-from segmint.usecases.workspace import Workspace
+from segmint.adapters.workspace import Workspace
+from segmint.live.engine import Change, LiveEngine, MembershipEvaluator, OutboxItem
+from segmint.live.ingest import Ingestor
+from segmint.live.profile_store import ProfileStore
+from segmint.live.recent_events import RecentEvents
 
 __all__ = ["Service", "ServiceSettings"]
 
@@ -82,7 +82,7 @@ class Service:
         self.live_exec = ThreadPoolExecutor(max_workers=1, thread_name_prefix="segmint-live")
         self.live_ws = workspace_view(self.ws)
         if evaluator_factory is None:
-            from segmint.usecases.live_rules import RuleEvaluator
+            from segmint.live.evaluator import RuleEvaluator
 
             evaluator_factory = RuleEvaluator
         self.evaluator = evaluator_factory(self.live_ws)

@@ -26,11 +26,11 @@ from typing import Any
 
 import pyarrow as pa
 
+from segmint.adapters.workspace import Workspace
 from segmint.core.schema import CUSTOMERS, EVENTS, IDENTITIES
-from segmint.usecases.profile_store import ProfileStore
-from segmint.usecases.recent_events import PROFILE_EVENT_COLUMNS, RecentEvents
-from segmint.usecases.tracking import EVENT_COLUMNS, Rows
-from segmint.usecases.workspace import Workspace
+from segmint.live.profile_store import ProfileStore
+from segmint.live.recent_events import PROFILE_EVENT_COLUMNS, RecentEvents
+from segmint.live.tracking import EVENT_COLUMNS, Rows
 
 __all__ = ["IngestResult", "Ingestor"]
 

@@ -169,7 +169,7 @@ def _store(
     rows: list[dict],
     calibration: list[dict],
 ) -> str:
-    from segmint.usecases.predict import _now, _store_run
+    from segmint.models.predict import _now, _store_run
 
     run = {
         "run_id": uuid.uuid4().hex[:12],

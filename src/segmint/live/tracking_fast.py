@@ -24,7 +24,7 @@ import orjson
 from pydantic import ValidationError
 
 from segmint.core.timeutil import to_utc_naive
-from segmint.usecases.tracking import (
+from segmint.live.tracking import (
     _SINGLE,
     MAX_ID,
     Rows,

@@ -13,11 +13,11 @@ from typing import Any
 
 import ibis
 
+from segmint.adapters.workspace import Workspace
 from segmint.core.timeutil import DurationError, parse_as_of
 from segmint.core.traits import Catalog, default_catalog, predictive, trait_table
 from segmint.core.traits.catalog import FAMILIES
 from segmint.errors import SegmintError
-from segmint.usecases.workspace import Workspace
 
 __all__ = [
     "TRAITS_TABLE",
