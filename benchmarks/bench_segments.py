@@ -17,7 +17,8 @@ import time
 from pathlib import Path
 
 from segmint import Workspace
-from segmint.batch.segments import evaluate_segments, install_library
+from segmint.batch.definitions import install_library
+from segmint.batch.evaluate import evaluate_segments
 from segmint.demo.generate import generate_shop, generated_end, load_generated
 
 

@@ -89,7 +89,7 @@ def memberships(ws: Workspace) -> set[tuple[str, str]]:
 
 @pytest.mark.parametrize(("seed", "anonymous"), [(1, False), pytest.param(2, True, marks=pytest.mark.slow)])
 def test_stream_equals_batch(tmp_path, seed, anonymous):
-    from segmint.batch.segments import evaluate_segments
+    from segmint.batch.evaluate import evaluate_segments
 
     groups = random_stream(seed, anonymous)
     end = groups[-1][0] + timedelta(minutes=3)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from segmint.batch.evaluate import evaluate_segments
 from segmint.batch.importing import import_files
-from segmint.batch.segments import evaluate_segments
 from segmint.live.evaluator import RuleEvaluator
 from segmint.models import predict
 

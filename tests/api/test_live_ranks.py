@@ -8,8 +8,8 @@ from datetime import datetime
 from importlib import resources
 from pathlib import Path
 
+from segmint.batch.evaluate import evaluate_segments
 from segmint.batch.importing import import_files
-from segmint.batch.segments import evaluate_segments
 from segmint.live.evaluator import RuleEvaluator
 from segmint.models import predict
 

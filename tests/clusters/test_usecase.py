@@ -79,8 +79,10 @@ def test_refit_on_new_data_keeps_numbers_names_and_history(fitted):
     assert new.groupby("persona").cluster.agg(lambda s: s.mode()[0]).to_dict() == number_of
     assert second.model.names() == old_names
     assert len(second.model.matched["continued"]) == 6
-    # History: customers whose cluster changed have a closed interval and an open one.
-    history = ws.table("cluster_history").to_pandas()
+    # History (recorded like every segment's): customers whose cluster changed have a closed interval
+    # and an open one.
+    history = ws.table("membership_history").to_pandas()
+    history = history[history.segment.str.startswith("cluster:")]
     open_rows = history[history.valid_to.isna()]
     assert len(open_rows) == 2400 and open_rows.customer_id.is_unique
     assert set(open_rows.segment) == {f"cluster:default:{n}" for n in range(1, 7)}

@@ -6,7 +6,7 @@ from datetime import datetime
 
 import pytest
 
-from segmint.batch import segments as segments_usecase
+from segmint.batch import evaluate, reads, select
 from segmint.batch.traits import compute_traits
 from segmint.demo.generate import generate_shop, generated_end, load_generated
 from segmint.errors import SegmintError
@@ -38,13 +38,13 @@ def test_a_segment_rule_can_use_a_cluster(clustered):
         "name: cluster_buyers\nfamily: behavioral\ndescription: repeat buyers of cluster 1\n"
         "rule: in_segment('cluster:default:1') and orders_count >= 2\n"
     )
-    summary = segments_usecase.evaluate_segments(ws, as_of)
+    summary = evaluate.evaluate_segments(ws, as_of)
     run = {s.name: s for s in summary.segments}["cluster_buyers"]
     expected = _expected(ws, 1)
     assert run.members == len(expected) > 0
-    got = set(segments_usecase.members(ws, "cluster_buyers", as_of).to_pandas().customer_id)
+    got = set(reads.members(ws, "cluster_buyers", as_of).to_pandas().customer_id)
     assert got == expected
-    assert segments_usecase.count_rule(ws, "in_segment('cluster:default:2')", as_of) == int(
+    assert select.count_rule(ws, "in_segment('cluster:default:2')", as_of) == int(
         (ws.table("cluster_assignments").to_pandas().cluster == 2).sum()
     )
 
@@ -52,4 +52,4 @@ def test_a_segment_rule_can_use_a_cluster(clustered):
 def test_an_unknown_cluster_is_a_clear_error(clustered):
     ws, as_of = clustered
     with pytest.raises(SegmintError, match="no cluster 9"):
-        segments_usecase.count_rule(ws, "in_segment('cluster:default:9')", as_of)
+        select.count_rule(ws, "in_segment('cluster:default:9')", as_of)

@@ -11,7 +11,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from segmint import Workspace
-from segmint.batch import segments as seg
+from segmint.batch import evaluate, history, reads
+from segmint.core.segments import history as hist
+from segmint.core.segments.definition import SegmentError
 
 T0 = datetime(2025, 1, 1)
 
@@ -58,7 +60,7 @@ def test_forward_runs_sizes_entries_exits_and_migration(workspace):
         2: {"champions": {"a", "c"}, "at_risk": {"b"}},
     }
     for i, members in states.items():
-        seg.record_run(ws, T(i), members)
+        history.record_members(ws, T(i), members)
     assert stored_intervals(ws) == {
         ("champions", "a", T(0), None),
         ("champions", "b", T(0), T(1)),
@@ -66,7 +68,7 @@ def test_forward_runs_sizes_entries_exits_and_migration(workspace):
         ("at_risk", "c", T(0), T(2)),
         ("at_risk", "b", T(1), None),
     }
-    sizes = {(r["segment"], r["as_of"]): r["size"] for r in seg.size_over_time(ws)}
+    sizes = {(r["segment"], r["as_of"]): r["size"] for r in reads.size_over_time(ws)}
     assert sizes == {
         ("champions", T(0)): 2,
         ("champions", T(1)): 1,
@@ -75,7 +77,7 @@ def test_forward_runs_sizes_entries_exits_and_migration(workspace):
         ("at_risk", T(1)): 2,
         ("at_risk", T(2)): 1,
     }
-    hist = seg.hist
+
     moves = (
         hist.entries_exits(ws.table("membership_history"), "champions", T(0), T(2)).to_pyarrow().to_pylist()
     )
@@ -103,15 +105,15 @@ def test_forward_runs_sizes_entries_exits_and_migration(workspace):
 
 def test_rerunning_a_time_changes_nothing(workspace):
     ws = workspace
-    seg.record_run(ws, T(0), {"s": {"a", "b"}})
-    seg.record_run(ws, T(1), {"s": {"b"}})
+    history.record_members(ws, T(0), {"s": {"a", "b"}})
+    history.record_members(ws, T(1), {"s": {"b"}})
     snapshot = (
         ws.table("membership_history").order_by(["customer_id", "valid_from"]).to_pyarrow(),
         ws.table("changes").order_by("seq").to_pyarrow(),
         ws.table("segment_runs").order_by(["as_of"]).to_pyarrow(),
     )
     for t in (T(1), T(0), T(1)):
-        seg.record_run(ws, t, {"s": {"b"}} if t == T(1) else {"s": {"a", "b"}})
+        history.record_members(ws, t, {"s": {"b"}} if t == T(1) else {"s": {"a", "b"}})
     assert (
         ws.table("membership_history")
         .order_by(["customer_id", "valid_from"])
@@ -124,9 +126,9 @@ def test_rerunning_a_time_changes_nothing(workspace):
 
 def test_backfill_between_runs_splits_an_interval(workspace):
     ws = workspace
-    seg.record_run(ws, T(0), {"s": {"a"}})
-    seg.record_run(ws, T(4), {"s": {"a"}})
-    seg.record_run(ws, T(2), {"s": set()}, cause="backfill")
+    history.record_members(ws, T(0), {"s": {"a"}})
+    history.record_members(ws, T(4), {"s": {"a"}})
+    history.record_members(ws, T(2), {"s": set()}, cause="backfill")
     assert stored_intervals(ws) == {("s", "a", T(0), T(2)), ("s", "a", T(4), None)}
     assert stored_changes(ws) == [
         ("s", "a", "entered", T(0)),
@@ -151,7 +153,7 @@ def test_runs_in_any_order_match_runs_in_time_order(tmp_path_factory, states, or
         times = list(states)
         order.shuffle(times)
         for i in times:
-            seg.record_run(ws, T(i), states[i])
+            history.record_members(ws, T(i), states[i])
         assert stored_intervals(ws) == expected_intervals(states)
         boundaries = {(s, c, "entered", a) for s, c, a, _ in expected_intervals(states)} | {
             (s, c, "exited", b) for s, c, _, b in expected_intervals(states) if b is not None
@@ -160,7 +162,7 @@ def test_runs_in_any_order_match_runs_in_time_order(tmp_path_factory, states, or
         latest = states[max(states)]
         current = {(r["segment"], r["customer_id"]) for r in ws.table("memberships").to_pyarrow().to_pylist()}
         assert current == {(s, c) for s, ids in latest.items() for c in ids}
-        sizes = {(r["segment"], r["as_of"]): r["size"] for r in seg.size_over_time(ws)}
+        sizes = {(r["segment"], r["as_of"]): r["size"] for r in reads.size_over_time(ws)}
         assert sizes == {(s, T(i)): len(states[i][s]) for i in states for s in ("x", "y")}
     finally:
         ws.close()
@@ -168,5 +170,5 @@ def test_runs_in_any_order_match_runs_in_time_order(tmp_path_factory, states, or
 
 @pytest.mark.parametrize("bad", ["0d", "-1w"])
 def test_backfill_rejects_non_positive_steps(workspace, bad):
-    with pytest.raises(seg.SegmentError):
-        seg.backfill(workspace, T(0), T(3), bad)
+    with pytest.raises(SegmentError):
+        evaluate.backfill(workspace, T(0), T(3), bad)

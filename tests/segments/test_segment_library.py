@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from shop_fixture import AS_OF, EXPECTED, load_shop
 
-from segmint.batch import segments as seg
+from segmint.batch import definitions, evaluate
 from segmint.core.traits import RFM_GROUPS
 
 
@@ -15,8 +15,8 @@ def evaluated(tmp_path_factory):
 
     ws = Workspace.init(tmp_path_factory.mktemp("lib") / "shop")
     load_shop(ws)
-    seg.install_library(ws)
-    summary = seg.evaluate_segments(ws, AS_OF)
+    definitions.install_library(ws)
+    summary = evaluate.evaluate_segments(ws, AS_OF)
     members = {}
     for row in ws.table("memberships").to_pyarrow().to_pylist():
         members.setdefault(row["segment"], set()).add(row["customer_id"])
@@ -26,7 +26,7 @@ def evaluated(tmp_path_factory):
 
 
 def test_library_has_every_family_and_at_least_30_segments():
-    defs = seg.library_definitions()
+    defs = definitions.library_definitions()
     assert len(defs) >= 30
     families = {d.family for d in defs}
     assert families >= {"demographic", "geographic", "psychographic", "technographic", "behavioral", "needs",
@@ -43,8 +43,8 @@ def test_ready_made_segment_members(evaluated, name):
 
 
 def test_every_library_segment_is_covered():
-    names = {d.name for d in seg.library_definitions()}
-    rfm = {d.name for d in seg.library_definitions() if d.group == "rfm"}
+    names = {d.name for d in definitions.library_definitions()}
+    rfm = {d.name for d in definitions.library_definitions() if d.group == "rfm"}
     assert names - rfm == set(EXPECTED)
 
 

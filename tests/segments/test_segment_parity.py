@@ -9,7 +9,8 @@ import ibis
 import pytest
 from shop_fixture import AS_OF, EXPECTED, shop_tables
 
-from segmint.batch.segments import library_definitions, segment_expressions
+from segmint.batch.definitions import library_definitions
+from segmint.batch.evaluate import segment_expressions
 from segmint.core.schema import CANONICAL
 from segmint.core.traits import default_catalog, trait_table
 

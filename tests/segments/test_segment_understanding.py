@@ -7,7 +7,7 @@ import json
 import pytest
 from shop_fixture import AS_OF, load_shop
 
-from segmint.batch import segments as seg
+from segmint.batch import definitions, evaluate, explain, kpis, reads
 from segmint.cli.main import main
 from segmint.core.segments.definition import SegmentError, parse_segment_yaml
 
@@ -18,25 +18,25 @@ def ws(tmp_path_factory):
 
     w = Workspace.init(tmp_path_factory.mktemp("u") / "shop")
     load_shop(w)
-    seg.install_library(w)
-    seg.evaluate_segments(w, AS_OF)
+    definitions.install_library(w)
+    evaluate.evaluate_segments(w, AS_OF)
     yield w
     w.close()
 
 
 def test_explain_lists_each_clause_with_values(ws):
-    out = seg.explain(ws, "c02", "discount_seekers", AS_OF)
+    out = explain.explain(ws, "c02", "discount_seekers", AS_OF)
     assert out["result"] is True
     kids = out["clauses"]["children"]
     assert [k["text"] for k in kids] == ["orders_count >= 2", "discount_share >= 0.5"]
     assert kids[0]["values"] == {"orders_count": 3}
     assert kids[1]["values"]["discount_share"] == pytest.approx(2 / 3)
-    no = seg.explain(ws, "c04", "discount_seekers", AS_OF)
+    no = explain.explain(ws, "c04", "discount_seekers", AS_OF)
     assert no["result"] is False and no["clauses"]["children"][0]["result"] is False
 
 
 def test_kpis_per_segment_and_base(ws):
-    rows = {r["segment"]: r for r in seg.kpis(ws, ["discount_seekers", "one_time_buyers"], AS_OF, "90d")}
+    rows = {r["segment"]: r for r in kpis.kpis(ws, ["discount_seekers", "one_time_buyers"], AS_OF, "90d")}
     base = rows["(all customers)"]
     assert base["size"] == 8
     assert base["revenue"] == pytest.approx(1650.0)
@@ -57,7 +57,7 @@ def test_kpis_per_segment_and_base(ws):
 
 
 def test_overlap_matrix(ws):
-    rows = {(r["segment_a"], r["segment_b"]): r for r in seg.overlap(ws, ["women", "one_time_buyers"])}
+    rows = {(r["segment_a"], r["segment_b"]): r for r in reads.overlap(ws, ["women", "one_time_buyers"])}
     assert rows[("women", "one_time_buyers")]["both"] == 1  # c01
     assert rows[("women", "one_time_buyers")]["share_of_a"] == pytest.approx(0.5)
     assert rows[("one_time_buyers", "women")]["share_of_a"] == pytest.approx(0.25)
@@ -70,7 +70,7 @@ def test_changing_a_rule_makes_a_new_version(ws):
     original = path.read_text()
     try:
         path.write_text(original.replace("min_spent: 1000", "min_spent: 50"))
-        summary = seg.evaluate_segments(ws, AS_OF, names=["high_spenders"])
+        summary = evaluate.evaluate_segments(ws, AS_OF, names=["high_spenders"])
         run = summary.segments[0]
         assert (run.version, run.members) == (2, 5)  # c01, c02 (210), c03 (75), c04 (90), c07 (55)
         versions = ws.table("segments").filter(lambda t: t.name == "high_spenders").to_pyarrow().to_pylist()
@@ -78,7 +78,7 @@ def test_changing_a_rule_makes_a_new_version(ws):
         assert next(v for v in versions if v["version"] == 2)["rule"] == "total_spent >= 50"
     finally:
         path.write_text(original)
-        seg.evaluate_segments(ws, AS_OF, names=["high_spenders"])
+        evaluate.evaluate_segments(ws, AS_OF, names=["high_spenders"])
 
 
 def test_yaml_errors_name_file_field_and_position():
@@ -90,10 +90,12 @@ def test_yaml_errors_name_file_field_and_position():
         "name: a\nfamily: value\nrule: |\n  orders_count >= 1 and\n  total_spent >>= 3\n", "y.yaml"
     )
     with pytest.raises(SegmentError) as err:
-        seg.resolve_rule(d)
+        definitions.resolve_rule(d)
     assert err.value.detail["line"] == 5 and err.value.detail["column"] >= 14
     with pytest.raises(SegmentError, match=r"\$limit"):
-        seg.resolve_rule(parse_segment_yaml("name: a\nfamily: value\nrule: total_spent > $limit\n", "z.yaml"))
+        definitions.resolve_rule(
+            parse_segment_yaml("name: a\nfamily: value\nrule: total_spent > $limit\n", "z.yaml")
+        )
 
 
 def test_cli_count_members_and_migration_json(ws, capsys):

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from jinja2 import Environment
 
-from segmint.batch import dashboard as queries
+from segmint.batch import pages as queries
 from segmint.core.segments.kpis import ALL
 from segmint.web import filters
 

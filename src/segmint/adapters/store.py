@@ -65,6 +65,28 @@ class TableStore:
     def drop(self, name: str) -> None:
         self.con.drop_table(name, force=True)
 
+    def scratch_name(self, prefix: str = "tmp") -> str:
+        """A fresh name for a scratch table."""
+        return f"_segmint_{prefix}_{next(_counter)}"
+
+    def temp(self, data: ibis.Table | pa.Table, prefix: str = "tmp") -> str:
+        """Materialise an expression or Arrow table as a scratch table for this connection and return its
+        name: a temporary table on DuckDB (gone with the connection, and allowed on a read-only one),
+        a session table elsewhere. Callers drop it when done."""
+        name = self.scratch_name(prefix)
+        self.con.create_table(name, data, temp=self.is_duckdb, overwrite=True)
+        return name
+
+    @contextmanager
+    def scratch(self) -> Iterator[list[str]]:
+        """A list to put scratch table names in; every one is dropped on the way out."""
+        names: list[str] = []
+        try:
+            yield names
+        finally:
+            for name in names:
+                self.drop(name)
+
     # -- transactions ------------------------------------------------------------------------------
     @contextmanager
     def transaction(self) -> Iterator[None]:

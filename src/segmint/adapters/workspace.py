@@ -12,6 +12,7 @@ from typing import Any
 import ibis
 
 from segmint.adapters.engines import EngineSpec, connect
+from segmint.adapters.migrations import migrate
 from segmint.adapters.store import TableStore
 from segmint.core.schema import CANONICAL, DERIVED, TableSpec
 from segmint.errors import SegmintError
@@ -53,10 +54,12 @@ class Workspace:
         self.root = root
         self.config = config
         self.engine = engine
+        self.read_only = read_only
         self.con: ibis.BaseBackend = connect(engine, root, read_only=read_only)
         self.store = TableStore(self.con)
         if not read_only:
             self.store.ensure(self.table_specs())
+            migrate(self.store)
 
     # -- lifecycle ----------------------------------------------------------------------------------
     @classmethod

@@ -1,17 +1,28 @@
-"""``segmint segments ...`` and ``segmint explain``: parse options, call the segments use case, render."""
+"""``segmint segments ...`` and ``segmint explain``: parse options, call the segment use cases, render.
+Commands that read at a time say which one they used (a line on stdout, ``as_of`` in ``--json``)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 import typer
 
-from segmint.batch import segments as uc
+from segmint.batch import definitions, exports, reads, select
+from segmint.batch.explain import explain as explain_segment
+from segmint.batch.kpis import kpis as segment_kpis
+from segmint.batch.versions import version_rows
 from segmint.cli._common import console, emit, open_workspace, state
+from segmint.core.rules import to_text
+from segmint.core.segments.definition import SegmentNotFound
+from segmint.core.timeutil import parse_as_of
 
 
-def _rows(table) -> list[dict]:
-    return table.to_pyarrow().to_pylist()
+def _when(ctx: typer.Context, label: str, as_of: datetime | None) -> None:
+    """Say which time a command read at (people only; --json carries it in the data)."""
+    if not state(ctx).json:
+        text = f"{as_of:%Y-%m-%d %H:%M:%S} UTC" if as_of is not None else "now (current members)"
+        console.print(f"{label} as of [bold]{text}[/]", highlight=False)
 
 
 def register(app: typer.Typer) -> None:
@@ -21,66 +32,71 @@ def register(app: typer.Typer) -> None:
     app.add_typer(group, name="segments")
 
     @group.command("list")
-    def list_(ctx: typer.Context) -> None:
-        """Every segment under segments/ with its family, group and rule."""
-        with open_workspace(ctx) as ws:
-            rows = [
-                {"name": d.name, "family": d.family, "group": d.group, "rule": d.rule, "file": d.source}
-                for d in uc.load_definitions(ws)
-            ]
-        emit(ctx, rows, title="segments", columns=["name", "family", "group", "rule", "file"])
+    def list_(
+        ctx: typer.Context,
+        as_of: str | None = typer.Option(None, "--as-of", help="A past run time (default: current)."),
+    ) -> None:
+        """Every segment with its family, group, rule, version and members."""
+        t = parse_as_of(as_of) if as_of is not None else None
+        with open_workspace(ctx, read_only=True) as ws:
+            rows = reads.segment_summaries(ws, t)
+        _when(ctx, "members", t)
+        emit(ctx, rows, title="segments", columns=["name", "family", "group", "members", "version", "rule"])
 
     @group.command("show")
     def show(ctx: typer.Context, name: str = typer.Argument(..., help="Segment name.")) -> None:
         """One segment: its definition, resolved rule and stored versions."""
-        from segmint.core.rules import to_text
-
-        with open_workspace(ctx) as ws:
-            defs = {d.name: d for d in uc.load_definitions(ws)}
+        with open_workspace(ctx, read_only=True) as ws:
+            defs = {d.name: d for d in definitions.load_definitions(ws)}
             if name not in defs:
-                uc.members(ws, name)  # raises with a "did you mean"
+                reads.require_segment(ws, name)  # raises with a "did you mean"
+                raise SegmentNotFound(f"segment {name!r} has no definition under segments/")
             d = defs[name]
-            stored = ws.table("segments")
-            versions = _rows(
-                stored.filter(stored.name == name).select("version", "hash", "created_at").order_by("version")
-            )
             out = {
                 **d.to_mapping(),
-                "resolved_rule": to_text(uc.resolve_rule(d)),
+                "resolved_rule": to_text(definitions.resolve_rule(d)),
                 "hash": d.content_hash,
-                "versions": versions,
+                "members": reads.counts(ws).get(name, 0),
+                "versions": sorted(version_rows(ws, name), key=lambda r: r["version"]),
             }
         emit(ctx, out, title=name)
 
     @group.command("validate")
     def validate(ctx: typer.Context) -> None:
         """Check every segment file (fields, rule syntax and names, params, cycles)."""
-        with open_workspace(ctx) as ws:
-            rows = uc.validate(ws)
+        with open_workspace(ctx, read_only=True) as ws:
+            rows = definitions.validate(ws)
         emit(ctx, rows, title=f"{len(rows)} segments valid")
 
     @group.command("count")
     def count(
         ctx: typer.Context,
         rule: str = typer.Argument(..., help="A rule, e.g. \"orders_count >= 5 and country = 'FR'\"."),
-        as_of: str | None = typer.Option(None, "--as-of", help="Time to evaluate at (default now)."),
+        as_of: str | None = typer.Option(
+            None, "--as-of", help="Time to evaluate at (default: the latest run, else the end of the data)."
+        ),
     ) -> None:
-        """How many customers a rule selects."""
-        with open_workspace(ctx) as ws:
-            n = uc.count_rule(ws, rule, as_of)
-        emit(ctx, {"rule": rule, "customers": n})
+        """How many customers a rule selects (nothing is stored)."""
+        with open_workspace(ctx, read_only=True) as ws:
+            chosen = select.select(ws, rule, as_of)
+            n = chosen.count()
+        _when(ctx, "counted", chosen.as_of)
+        emit(ctx, {"rule": rule, "customers": n, "as_of": chosen.as_of})
 
     @group.command("members")
     def members(
         ctx: typer.Context,
         name: str,
-        as_of: str | None = typer.Option(None, "--as-of", help="A past run time (default: current)."),
+        as_of: str | None = typer.Option(None, "--as-of", help="A past time (default: current members)."),
         limit: int = typer.Option(50, help="Rows to show (0: all)."),
     ) -> None:
         """Customers in a segment."""
-        with open_workspace(ctx) as ws:
-            t = uc.members(ws, name, as_of)
-            rows = _rows(t.limit(limit) if limit else t)
+        t = parse_as_of(as_of) if as_of is not None else None
+        with open_workspace(ctx, read_only=True) as ws:
+            table = reads.members(ws, name, t)
+            rows = (table.limit(limit) if limit else table).to_pyarrow().to_pylist()
+            total = reads.counts(ws, t).get(name, 0)
+        _when(ctx, f"{name}: {total:,} members", t)
         emit(ctx, rows, title=name, columns=["customer_id", "since"])
 
     @group.command("export")
@@ -88,12 +104,14 @@ def register(app: typer.Typer) -> None:
         ctx: typer.Context,
         name: str,
         output: Path = typer.Option(..., "--output", "-o", help="A .csv or .parquet file."),
-        as_of: str | None = typer.Option(None, "--as-of"),
+        as_of: str | None = typer.Option(None, "--as-of", help="A past time (default: current members)."),
     ) -> None:
         """Write a segment's members (with e-mail and opt-in) to a file."""
-        with open_workspace(ctx) as ws:
-            n = uc.export_members(ws, name, output, as_of)
-        emit(ctx, {"segment": name, "file": str(output), "customers": n})
+        t = parse_as_of(as_of) if as_of is not None else None
+        with open_workspace(ctx, read_only=True) as ws:
+            n = exports.export_members(ws, name, output, t)
+        _when(ctx, "exported", t)
+        emit(ctx, {"segment": name, "file": str(output), "customers": n, "as_of": t})
 
     @group.command("install-library")
     def install_library(
@@ -101,7 +119,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Copy the ready-made segments into segments/."""
         with open_workspace(ctx) as ws:
-            names = uc.install_library(ws, overwrite)
+            names = definitions.install_library(ws, overwrite)
         emit(ctx, {"installed": len(names), "segments": ", ".join(names) or "(none: all present)"})
 
     @group.command("history")
@@ -109,8 +127,8 @@ def register(app: typer.Typer) -> None:
         ctx: typer.Context, names: list[str] = typer.Argument(None, help="Segments (default: all).")
     ) -> None:
         """Size of segments at every run time."""
-        with open_workspace(ctx) as ws:
-            rows = uc.size_over_time(ws, names or None)
+        with open_workspace(ctx, read_only=True) as ws:
+            rows = reads.size_over_time(ws, names or None)
         emit(ctx, rows, title="size over time", columns=["segment", "as_of", "size"])
 
     @group.command("changes")
@@ -121,8 +139,8 @@ def register(app: typer.Typer) -> None:
         end: str = typer.Option(..., "--to"),
     ) -> None:
         """Customers who entered or exited a segment between two run times."""
-        with open_workspace(ctx) as ws:
-            rows = uc.entries_exits(ws, name, start, end)
+        with open_workspace(ctx, read_only=True) as ws:
+            rows = reads.entries_exits(ws, name, start, end)
         emit(ctx, rows, title=f"{name}: {start} → {end}", columns=["customer_id", "change"])
 
     @group.command("migration")
@@ -133,8 +151,8 @@ def register(app: typer.Typer) -> None:
         end: str = typer.Option(..., "--to"),
     ) -> None:
         """Migration matrix between two run times for a group of exclusive segments."""
-        with open_workspace(ctx) as ws:
-            rows = uc.migration(ws, family, start, end)
+        with open_workspace(ctx, read_only=True) as ws:
+            rows = reads.migration(ws, family, start, end)
         if state(ctx).json:
             emit(ctx, rows)
             return
@@ -152,35 +170,44 @@ def register(app: typer.Typer) -> None:
     def overlap(
         ctx: typer.Context,
         names: list[str] = typer.Argument(..., help="Two or more segments."),
-        as_of: str | None = typer.Option(None, "--as-of"),
+        as_of: str | None = typer.Option(None, "--as-of", help="A past time (default: current members)."),
     ) -> None:
         """How much chosen segments overlap (customers in both, share of the row segment, Jaccard)."""
-        with open_workspace(ctx) as ws:
-            rows = uc.overlap(ws, names, as_of)
-        emit(ctx, rows, title="overlap")
+        t = parse_as_of(as_of) if as_of is not None else None
+        with open_workspace(ctx, read_only=True) as ws:
+            rows = reads.overlap(ws, names, t)
+        _when(ctx, "members", t)
+        emit(ctx, [{**r, "as_of": t} for r in rows] if state(ctx).json else rows, title="overlap")
 
     @group.command("kpis")
     def kpis(
         ctx: typer.Context,
         names: list[str] = typer.Argument(None, help="Segments (default: all)."),
-        as_of: str | None = typer.Option(None, "--as-of"),
+        as_of: str | None = typer.Option(None, "--as-of", help="A past time (default: current members)."),
         period: str = typer.Option("90d", help="Window for retention, conversion and e-mail rates."),
     ) -> None:
         """KPIs per segment beside the whole base."""
-        with open_workspace(ctx) as ws:
-            rows = uc.kpis(ws, names or None, as_of, period)
-        emit(ctx, rows, title="KPIs")
+        with open_workspace(ctx, read_only=True) as ws:
+            rows = segment_kpis(ws, names or None, as_of, period)
+        _when(ctx, "KPIs", rows[0]["as_of"] if rows else None)
+        emit(
+            ctx,
+            rows if state(ctx).json else [{k: v for k, v in r.items() if k != "as_of"} for r in rows],
+            title="KPIs",
+        )
 
     @app.command("explain")
     def explain(
         ctx: typer.Context,
         customer: str = typer.Argument(..., help="Customer id."),
         segment: str = typer.Argument(..., help="Segment name."),
-        as_of: str | None = typer.Option(None, "--as-of"),
+        as_of: str | None = typer.Option(
+            None, "--as-of", help="Time to explain at (default: the latest run, else the end of the data)."
+        ),
     ) -> None:
         """Each clause of a segment's rule with the customer's values and whether it holds."""
-        with open_workspace(ctx) as ws:
-            out = uc.explain(ws, customer, segment, as_of)
+        with open_workspace(ctx, read_only=True) as ws:
+            out = explain_segment(ws, customer, segment, as_of)
         if state(ctx).json:
             emit(ctx, out)
             return

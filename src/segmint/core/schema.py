@@ -324,6 +324,21 @@ SEGMENT_RUNS = TableSpec(
     },
 )
 
+TRAIT_RUNS = TableSpec(
+    name="trait_runs",
+    key=("computed_at",),
+    time_column="as_of",
+    description="Every materialisation of the traits table: its as_of and a fingerprint of the data and "
+    "settings it was computed on, so reads reuse it only while it is still valid.",
+    columns={
+        "as_of": dt.Timestamp(nullable=False),
+        "computed_at": dt.Timestamp(nullable=False),
+        "fingerprint": STR,
+        "customers": I64,
+        "traits": I64,
+    },
+)
+
 # The real-time service's own state (issue 6): API keys (hashed), webhook subscriptions, the webhook outbox
 # (due times are recomputed from the data at start, so they need no table).
 API_KEYS = TableSpec(
@@ -378,7 +393,17 @@ OUTBOX = TableSpec(
 
 DERIVED: dict[str, TableSpec] = {
     t.name: t
-    for t in (IMPORTS, QUARANTINE, PERSONAS, SEGMENTS, MEMBERSHIPS, MEMBERSHIP_HISTORY, CHANGES, SEGMENT_RUNS)
+    for t in (
+        IMPORTS,
+        QUARANTINE,
+        PERSONAS,
+        SEGMENTS,
+        MEMBERSHIPS,
+        MEMBERSHIP_HISTORY,
+        CHANGES,
+        SEGMENT_RUNS,
+        TRAIT_RUNS,
+    )
 }
 DERIVED.update({t.name: t for t in (API_KEYS, WEBHOOKS, OUTBOX)})
 
@@ -438,7 +463,9 @@ CLUSTER_HISTORY = TableSpec(
     },
 )
 
-DERIVED.update({t.name: t for t in (CLUSTER_MODELS, CLUSTER_ASSIGNMENTS, CLUSTER_HISTORY)})
+# Cluster memberships are recorded like every segment's (memberships, membership_history, changes);
+# CLUSTER_HISTORY is the table older workspaces kept them in, migrated when they open.
+DERIVED.update({t.name: t for t in (CLUSTER_MODELS, CLUSTER_ASSIGNMENTS)})
 
 # Predictive models (issue 4): every fit of a BTYD model with its data window and metrics, and the scores
 # of each customer under a fitted model.

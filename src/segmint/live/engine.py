@@ -12,9 +12,11 @@ Two things make a membership change while the service runs:
   order, lifecycle stages) are caught by ``sweep``, a full re-evaluation the service runs periodically and
   at start (which also recovers any evaluation lost to a crash between an ingest commit and its tick).
 
-Every change (entered/exited) is written in one transaction with the memberships, the membership history
-and the webhook outbox rows it causes, then handed to listeners (stream subscribers, the deliverer).
-Everything here runs on the service's single database thread.
+Every evaluation is recorded by the one membership recorder (:func:`segmint.batch.history.record`), as
+batch runs are: the changes (entered/exited), the memberships, the membership history and the webhook
+outbox rows they cause are written in one transaction, numbered after every change stored by any
+writer, then handed to listeners (stream subscribers, the deliverer). Everything here runs on the
+service's live thread.
 """
 
 from __future__ import annotations
@@ -32,8 +34,10 @@ from typing import Protocol
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from segmint.adapters.due_times import due_times
 from segmint.adapters.workspace import Workspace
-from segmint.core.schema import CHANGES, OUTBOX
+from segmint.batch import history
+from segmint.core.schema import OUTBOX
 
 __all__ = ["Change", "LiveEngine", "LiveSegment", "MembershipEvaluator", "OutboxItem"]
 
@@ -89,6 +93,7 @@ class OutboxItem:
     url: str
     secret: str
     payload: bytes
+    change_seq: int = 0
 
 
 @dataclass
@@ -103,7 +108,6 @@ class Webhook:
 class LiveEngine:
     def __init__(self, ws: Workspace, evaluator: MembershipEvaluator) -> None:
         self.ws = ws
-        self.raw = ws.con.con
         self.evaluator = evaluator
         self._dirty: set[str] = set()
         # New dated rows per dirty customer (their times), for incremental due times; customers marked
@@ -115,8 +119,7 @@ class LiveEngine:
         self._dirty_lock = threading.Lock()
         self._due: list[tuple[datetime, str]] = []  # heap; stale entries skipped via _due_of
         self._due_of: dict[str, datetime] = {}
-        self.next_seq = 1
-        self._members: dict[str, set[str]] = {}  # customer -> segments, as in ``memberships``
+        self.next_seq = 1  # one more than the last change number stored (by any writer)
         self.webhooks: list[Webhook] = []
         self.listeners: list[Callable[[list[Change], list[OutboxItem]], None]] = []
         self.evaluations = 0
@@ -131,19 +134,22 @@ class LiveEngine:
 
     # -- state -------------------------------------------------------------------------------------
     def load(self) -> None:
-        row = self.raw.execute("SELECT max(seq) FROM changes").fetchone()
-        self.next_seq = (row[0] or 0) + 1
-        self._members = {}
-        for segment, cid in self.raw.execute("SELECT segment, customer_id FROM memberships").fetchall():
-            self._members.setdefault(cid, set()).add(segment)
+        changes = self.ws.table("changes")
+        self.next_seq = int(changes.seq.max().fill_null(0).to_pyarrow().as_py()) + 1
         self.reload_webhooks()
 
     def reload_webhooks(self) -> None:
-        rows = self.raw.execute(
-            "SELECT webhook_id, url, segment, kinds, secret FROM webhooks WHERE active"
-        ).fetchall()
+        w = self.ws.table("webhooks")
+        rows = w.filter(w.active).select("webhook_id", "url", "segment", "kinds", "secret").to_pyarrow()
         self.webhooks = [
-            Webhook(w, u, s, frozenset((k or "entered,exited").split(",")), sec) for w, u, s, k, sec in rows
+            Webhook(
+                r["webhook_id"],
+                r["url"],
+                r["segment"],
+                frozenset((r["kinds"] or "entered,exited").split(",")),
+                r["secret"],
+            )
+            for r in rows.to_pylist()
         ]
 
     def mark(
@@ -224,9 +230,10 @@ class LiveEngine:
             changes += self.evaluate(sorted(due), as_of, cause="time")
         return changes
 
-    def sweep(self, as_of: datetime) -> list[Change]:
-        """Re-evaluate every customer (start-up, and periodically for time-dependent traits)."""
-        return self.evaluate(None, as_of, cause="sweep")
+    def sweep(self, as_of: datetime, segments: Iterable[str] | None = None) -> list[Change]:
+        """Re-evaluate every customer (start-up, periodically for time-dependent traits, and for the
+        segments a save changed)."""
+        return self.evaluate(None, as_of, cause="sweep" if segments is None else "saved", segments=segments)
 
     def evaluate(
         self,
@@ -235,169 +242,118 @@ class LiveEngine:
         cause: str,
         dated: list[tuple[Sequence[str | None], Sequence[datetime]]] | None = None,
         rescan: set[str] | None = None,
+        segments: Iterable[str] | None = None,
     ) -> list[Change]:
-        """Re-evaluate customers (all if None) at ``as_of``, record and announce the changes, and
-        reschedule them: incrementally from ``dated`` for customers not in ``rescan`` (see ``mark``)."""
+        """Re-evaluate customers (all if None) at ``as_of`` (every segment, or only ``segments``),
+        record and announce the changes, and reschedule the customers: incrementally from ``dated`` for
+        customers not in ``rescan`` (see ``mark``)."""
         clock = time.perf_counter()
-        segments = {s.name: s for s in self.evaluator.segments()}
-        new = self.evaluator.members(customer_ids, as_of) if segments else set()
+        live = {s.name: s for s in self.evaluator.segments()}
+        scope = live if segments is None else {name: live[name] for name in segments if name in live}
+        new = self.evaluator.members(customer_ids, as_of) if scope else set()
         self.stats["customers"] += len(customer_ids) if customer_ids is not None else 0
         self.stats["evaluate_s"] += time.perf_counter() - clock
-        new = {(s, c) for s, c in new if s in segments}
-        current = self._current(customer_ids, list(segments))
-        entered = sorted(new - current)
-        exited = sorted(current - new)
+        pairs = sorted((s, c) for s, c in new if s in scope)
         self.evaluations += 1
-        changes: list[Change] = []
-        for kind, pairs in (("exited", exited), ("entered", entered)):
-            for segment, cid in pairs:
-                changes.append(
-                    Change(
-                        self.next_seq + len(changes),
-                        segment,
-                        cid,
-                        kind,
-                        as_of,
-                        segments[segment].version,
-                        cause,
-                    )
-                )
-        outbox = self._outbox(changes) if changes else []
         clock = time.perf_counter()
-        if changes:
-            self._write(changes, outbox, as_of)
-            self.next_seq += len(changes)
+        changes = self._record(
+            as_of,
+            pa.table(
+                {
+                    "segment": pa.array([s for s, _ in pairs], pa.string()),
+                    "customer_id": pa.array([c for _, c in pairs], pa.string()),
+                }
+            ),
+            {name: seg.version for name, seg in scope.items()},
+            cause,
+            customer_ids,
+        )
         self.stats["write_s"] += time.perf_counter() - clock
         clock = time.perf_counter()
-        shifts = sorted({d for s in segments.values() for d in s.shifts} | {timedelta(0)})
+        shifts = sorted({d for s in live.values() for d in s.shifts} | {timedelta(0)})
         if customer_ids is not None and dated is not None:
             rescan = rescan or set()
             full = [c for c in customer_ids if c in rescan]
             self._advance(dated, rescan, as_of, shifts)
             if full:
                 self._schedule(full, as_of, shifts)
-        else:
+        elif segments is None:
             self._schedule(customer_ids, as_of, shifts)
         self.stats["schedule_s"] += time.perf_counter() - clock
-        if changes:
-            for listener in self.listeners:
-                listener(changes, outbox)
         return changes
 
     def retire(self, segment: str, version: int | None, as_of: datetime) -> list[Change]:
         """A deleted segment: every member exits (cause ``deleted``), with webhooks as for any exit."""
-        rows = self.raw.execute(
-            "SELECT customer_id FROM memberships WHERE segment = ? ORDER BY customer_id", [segment]
-        ).fetchall()
-        changes = [
-            Change(self.next_seq + i, segment, cid, "exited", as_of, version, "deleted")
-            for i, (cid,) in enumerate(rows)
-        ]
+        empty = pa.table({"segment": pa.array([], pa.string()), "customer_id": pa.array([], pa.string())})
+        return self._record(as_of, empty, {segment: version or 0}, "deleted", None)
+
+    def _record(
+        self,
+        as_of: datetime,
+        members: pa.Table,
+        versions: dict[str, int],
+        cause: str,
+        customer_ids: list[str] | None,
+    ) -> list[Change]:
+        """Record the observation through the membership recorder, with the webhook outbox rows of its
+        changes in the same transaction; then tell the listeners."""
+        outbox: list[OutboxItem] = []
+
+        def write_outbox(changes: pa.Table) -> None:
+            outbox.extend(self._outbox(changes.to_pylist()))
+            if outbox:
+                self.ws.store.append("outbox", self._outbox_rows(outbox, as_of))
+
+        recorded = history.record(
+            self.ws,
+            as_of,
+            members,
+            versions=versions,
+            cause=cause,
+            customers=customer_ids,
+            run=False,
+            also=write_outbox,
+        )
+        changes = [Change(**row) for row in recorded.changes.to_pylist()]
         if changes:
-            outbox = self._outbox(changes)
-            self._write(changes, outbox, as_of)
-            self.next_seq += len(changes)
+            self.next_seq = max(self.next_seq, changes[-1].seq + 1)
             for listener in self.listeners:
                 listener(changes, outbox)
         return changes
 
-    def _current(self, customer_ids: list[str] | None, segments: list[str]) -> set[tuple[str, str]]:
-        """Current memberships of these customers (all if None), from memory: the engine is the only
-        writer of ``memberships`` while it runs, so its copy (loaded at start, updated after each
-        commit) is exact."""
-        keep = set(segments)
-        held = self._members
-        if customer_ids is None:
-            return {(s, c) for c, segs in held.items() for s in segs if s in keep}
-        return {(s, c) for c in customer_ids for s in held.get(c, ()) if s in keep}
-
-    def _outbox(self, changes: list[Change]) -> list[OutboxItem]:
+    def _outbox(self, changes: list[dict]) -> list[OutboxItem]:
         items: list[OutboxItem] = []
         for change in changes:
             for hook in self.webhooks:
-                if hook.segment not in (None, "", change.segment) or change.kind not in hook.kinds:
+                if hook.segment not in (None, "", change["segment"]) or change["kind"] not in hook.kinds:
                     continue
                 delivery_id = uuid.uuid4().hex
-                body = {"delivery_id": delivery_id, "webhook_id": hook.webhook_id, **change.to_dict()}
+                body = {"delivery_id": delivery_id, "webhook_id": hook.webhook_id, **_public(change)}
                 payload = json.dumps(body, separators=(",", ":")).encode()
-                items.append(OutboxItem(delivery_id, hook.webhook_id, hook.url, hook.secret, payload))
+                items.append(
+                    OutboxItem(delivery_id, hook.webhook_id, hook.url, hook.secret, payload, change["seq"])
+                )
         return items
 
-    def _write(self, changes: list[Change], outbox: list[OutboxItem], as_of: datetime) -> None:
-        raw = self.raw
-        ch = pa.table(
+    @staticmethod
+    def _outbox_rows(outbox: list[OutboxItem], as_of: datetime) -> pa.Table:
+        n = len(outbox)
+        return pa.table(
             {
-                "seq": [c.seq for c in changes],
-                "segment": [c.segment for c in changes],
-                "customer_id": [c.customer_id for c in changes],
-                "kind": [c.kind for c in changes],
-                "at": [c.at for c in changes],
-                "segment_version": [c.segment_version for c in changes],
-                "cause": [c.cause for c in changes],
+                "delivery_id": [o.delivery_id for o in outbox],
+                "webhook_id": [o.webhook_id for o in outbox],
+                "change_seq": [o.change_seq for o in outbox],
+                "payload": [o.payload.decode() for o in outbox],
+                "status": ["pending"] * n,
+                "attempts": [0] * n,
+                "next_attempt_at": [as_of] * n,
+                "last_error": [None] * n,
+                "last_status": [None] * n,
+                "created_at": [as_of] * n,
+                "delivered_at": [None] * n,
             },
-            schema=CHANGES.schema.to_pyarrow(),
+            schema=OUTBOX.schema.to_pyarrow(),
         )
-        raw.execute("BEGIN TRANSACTION")
-        try:
-            raw.register("_live_changes", ch)
-            raw.execute("INSERT INTO changes BY NAME SELECT * FROM _live_changes")
-            exits = any(c.kind == "exited" for c in changes)
-            entries = len(changes) > 0 and not all(c.kind == "exited" for c in changes)
-            if exits:
-                raw.execute(
-                    "DELETE FROM memberships m USING _live_changes c WHERE c.kind = 'exited' "
-                    "AND m.segment = c.segment AND m.customer_id = c.customer_id"
-                )
-            if entries:
-                raw.execute(
-                    'INSERT INTO memberships BY NAME SELECT segment, customer_id, "at" AS since, segment_version '
-                    "FROM _live_changes WHERE kind = 'entered'"
-                )
-            if exits:
-                raw.execute(
-                    'UPDATE membership_history h SET valid_to = c."at" FROM _live_changes c '
-                    "WHERE c.kind = 'exited' AND h.segment = c.segment AND h.customer_id = c.customer_id "
-                    "AND h.valid_to IS NULL"
-                )
-            if entries:
-                raw.execute(
-                    'INSERT INTO membership_history BY NAME SELECT segment, customer_id, "at" AS valid_from, '
-                    "NULL::TIMESTAMP AS valid_to, segment_version FROM _live_changes WHERE kind = 'entered'"
-                )
-            raw.unregister("_live_changes")
-            if outbox:
-                ob = pa.table(
-                    {
-                        "delivery_id": [o.delivery_id for o in outbox],
-                        "webhook_id": [o.webhook_id for o in outbox],
-                        "change_seq": [json.loads(o.payload)["seq"] for o in outbox],
-                        "payload": [o.payload.decode() for o in outbox],
-                        "status": ["pending"] * len(outbox),
-                        "attempts": [0] * len(outbox),
-                        "next_attempt_at": [as_of] * len(outbox),
-                        "last_error": [None] * len(outbox),
-                        "last_status": [None] * len(outbox),
-                        "created_at": [as_of] * len(outbox),
-                        "delivered_at": [None] * len(outbox),
-                    },
-                    schema=OUTBOX.schema.to_pyarrow(),
-                )
-                raw.register("_live_outbox", ob)
-                raw.execute("INSERT INTO outbox BY NAME SELECT * FROM _live_outbox")
-                raw.unregister("_live_outbox")
-            raw.execute("COMMIT")
-        except BaseException:
-            raw.execute("ROLLBACK")
-            raise
-        for change in changes:
-            if change.kind == "entered":
-                self._members.setdefault(change.customer_id, set()).add(change.segment)
-            else:
-                segs = self._members.get(change.customer_id)
-                if segs is not None:
-                    segs.discard(change.segment)
-                    if not segs:
-                        del self._members[change.customer_id]
 
     def _advance(
         self,
@@ -444,43 +400,7 @@ class LiveEngine:
 
     def _schedule(self, customer_ids: list[str] | None, as_of: datetime, shifts: list[timedelta]) -> None:
         """Next instant after ``as_of`` at which each evaluated customer's rules may flip."""
-        raw = self.raw
-        shift_us = [int(d / TICK) for d in shifts]
-        raw.register("_live_shifts", pa.table({"us": pa.array(shift_us, pa.int64())}))
-        restrict = ""
-        if customer_ids is not None:
-            raw.register("_live_ids", pa.table({"customer_id": pa.array(customer_ids, pa.string())}))
-            restrict = "SEMI JOIN _live_ids USING (customer_id)"
-        # Rows older than as_of - (largest shift) have every breakpoint behind them: skip them early.
-        horizon = as_of - max(shifts)
-        try:
-            rows = raw.execute(
-                f"""
-                WITH links AS (
-                    SELECT anonymous_id, arg_max(customer_id, linked_at) AS customer_id
-                    FROM identities GROUP BY anonymous_id
-                ),
-                my_links AS (SELECT * FROM links {restrict}),
-                recent AS (SELECT customer_id, anonymous_id, occurred_at FROM events WHERE occurred_at > $horizon),
-                dated AS (
-                    SELECT customer_id, occurred_at AS t FROM recent {restrict}
-                    UNION ALL
-                    SELECT l.customer_id, e.occurred_at AS t FROM recent e JOIN my_links l
-                        ON e.customer_id IS NULL AND e.anonymous_id = l.anonymous_id
-                    UNION ALL
-                    SELECT customer_id, ordered_at AS t FROM orders {restrict} WHERE ordered_at > $horizon
-                )
-                SELECT customer_id, min(t + to_microseconds(s.us)) AS due
-                FROM dated CROSS JOIN _live_shifts s
-                WHERE customer_id IS NOT NULL AND t + to_microseconds(s.us) > $as_of
-                GROUP BY customer_id
-                """,
-                {"as_of": as_of, "horizon": horizon},
-            ).fetchall()
-        finally:
-            raw.unregister("_live_shifts")
-            if customer_ids is not None:
-                raw.unregister("_live_ids")
+        rows = due_times(self.ws.store, customer_ids, as_of, shifts)
         if customer_ids is not None:
             for cid in customer_ids:
                 self._due_of.pop(cid, None)
@@ -490,3 +410,10 @@ class LiveEngine:
         for cid, due in rows:
             self._due_of[cid] = due
             heapq.heappush(self._due, (due, cid))
+
+
+def _public(change: dict) -> dict:
+    """A change as webhooks and the stream carry it (times in ISO form)."""
+    out = dict(change)
+    out["at"] = out["at"].isoformat() if out["at"] is not None else None
+    return out

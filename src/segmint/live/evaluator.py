@@ -23,7 +23,17 @@ import ibis.expr.types as ir
 import pyarrow as pa
 
 from segmint.adapters.workspace import Workspace
-from segmint.batch.traits import trait_settings
+from segmint.batch.definitions import (
+    check_context,
+    check_definition,
+    dependencies,
+    dependency_layers,
+    load_definitions,
+    resolve_rule,
+)
+from segmint.batch.evaluate import segment_expressions
+from segmint.batch.traits import catalog_for, restrict, rule_traits, trait_settings, workspace_catalog
+from segmint.batch.versions import sync_versions
 from segmint.core.rules import nodes as n
 from segmint.core.schema import CANONICAL
 from segmint.core.traits.value import RANK_POPULATION
@@ -91,20 +101,15 @@ class RuleEvaluator:
         stamp = self._files_stamp()
         if stamp == self._stamp and not force:
             return
-        from segmint.batch import segments as seg
-
-        defs = seg.load_definitions(self.ws)
-        rules = {d.name: seg.resolve_rule(d) for d in defs}
-        catalog = seg._catalog(self.ws)
+        defs = load_definitions(self.ws)
+        rules = {d.name: resolve_rule(d) for d in defs}
+        catalog = workspace_catalog(self.ws)
         for d in defs:
-            seg._check(rules[d.name], d, catalog, rules)
-        seg.dependency_layers(rules)
-        versions = seg._sync_versions(self.ws, defs, rules) if defs else {}
+            check_definition(rules[d.name], d, catalog, rules)
+        dependency_layers(rules)
+        versions = sync_versions(self.ws, defs, rules) if defs else {}
         shifts = {name: rule_shifts(rule) for name, rule in rules.items()}
-        deps = {
-            name: {x.name for x in n.walk(rule.body) if isinstance(x, n.InSegment)}
-            for name, rule in rules.items()
-        }
+        deps = {name: {x for x in dependencies(rule) if x in rules} for name, rule in rules.items()}
         # A segment's timing also depends on the segments it refers to.
         changed = True
         while changed:
@@ -128,29 +133,7 @@ class RuleEvaluator:
     def _trait_catalog(self, rules: Mapping[str, n.Rule], check_catalog):
         """Only the trait groups the rules read (and what those groups depend on): building and compiling
         the whole catalog on every tick would cost far more than evaluating a few customers."""
-        from segmint.batch.traits import workspace_catalog
-        from segmint.core.rules import CheckContext, check
-        from segmint.core.traits.catalog import Catalog
-
-        full = workspace_catalog(self.ws)
-        ctx = CheckContext(catalog=check_catalog, segments=frozenset(rules))
-        names = {
-            res.column
-            for rule in rules.values()
-            for res in check(rule, ctx).fields.values()
-            if res.source == "trait"
-        }
-        group_of = {spec.name: g.name for g in full.groups.values() for spec in g.specs}
-        wanted = {group_of[name] for name in names if name in group_of}
-        todo = list(wanted)
-        while todo:
-            for dep in full.groups[todo.pop()].depends_on:
-                if dep not in wanted:
-                    wanted.add(dep)
-                    todo.append(dep)
-        if not wanted:
-            return None
-        return Catalog([g for name, g in full.groups.items() if name in wanted])
+        return catalog_for(check_catalog, rule_traits(rules.values(), check_context(check_catalog, rules)))
 
     def segments(self) -> list[LiveSegment]:
         self.refresh()
@@ -249,12 +232,19 @@ class RuleEvaluator:
         # Not restricted to the touched customers: clv_12m_percentile ranks against every scored one.
         return {**tables, PREDICTIONS_KEY: con.table(PREDICTIONS_KEY)}
 
+    def _cluster_lookup(self, as_of: datetime):
+        """``in_segment`` of a segment the definitions do not hold (a cluster): its current members."""
+        memberships = self._compile_con.table("memberships")
+
+        def lookup(name: str) -> ir.Table:
+            return memberships.filter(memberships.segment == ibis.literal(name)).select("customer_id")
+
+        return lookup
+
     def _compile(self, restricted: bool, as_of: datetime) -> list[tuple[str | None, str]]:
         """Build and compile the plan. Temp tables it reads (traits, segments other segments use) are
         created by the statements themselves, so the texts only name stable tables; the compile cursor
         gets empty copies of them to know their columns."""
-        from segmint.batch import segments as seg
-
         con = self._compile_con
         raw = con.con
         tables: Mapping[str, ir.Table] = {name: con.table(name) for name in CANONICAL}
@@ -287,30 +277,12 @@ class RuleEvaluator:
                 return expr
             return stage(f"_segmint_live_seg_{int(restricted)}_{name}", expr)
 
-        exprs = seg.segment_expressions(self._defs, traits, tables, as_of, None, materialise)
+        exprs = segment_expressions(
+            self._defs, traits, tables, as_of, None, materialise, self._cluster_lookup(as_of)
+        )
         parts = [e.select(segment=ibis.literal(name), customer_id=e.customer_id) for name, e in exprs.items()]
         union = ibis.union(*parts, distinct=True) if len(parts) > 1 else parts[0].distinct()
         if restricted:
             union = union.filter(union.customer_id.isin(con.table(IDS).customer_id))
         out.append((None, con.compile(union)))
         return out
-
-
-def restrict(tables: Mapping[str, ir.Table], ids: ir.Table) -> dict[str, ir.Table]:
-    """The canonical tables cut down to what decides the given customers' traits and segments."""
-    out = dict(tables)
-    identities = tables["identities"]
-    anon = identities.filter(identities.customer_id.isin(ids.customer_id)).select("anonymous_id")
-    out["identities"] = identities.filter(identities.anonymous_id.isin(anon.anonymous_id))
-    events = tables["events"]
-    out["events"] = events.filter(
-        events.customer_id.isin(ids.customer_id)
-        | (events.customer_id.isnull() & events.anonymous_id.isin(anon.anonymous_id))
-    )
-    for name in ("customers", "orders"):
-        t = tables[name]
-        out[name] = t.filter(t.customer_id.isin(ids.customer_id))
-    lines = tables["order_lines"]
-    out["order_lines"] = lines.filter(lines.order_id.isin(out["orders"].order_id))
-    assert set(out) == set(CANONICAL)
-    return out

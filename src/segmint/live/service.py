@@ -30,6 +30,7 @@ import ibis
 import pyarrow as pa
 
 from segmint.access.keys import KeyRing, list_keys
+from segmint.adapters.read_view import ReadView
 from segmint.adapters.store import TableStore
 from segmint.adapters.webhooks import Deliverer, Delivery, DeliveryResult, RetryPolicy
 from segmint.adapters.workspace import Workspace
@@ -261,6 +262,18 @@ class Service:
     async def read(self, fn: Callable[..., T], *args: Any) -> T:
         """Run ``fn(cursor, *args)`` on a worker thread with a read cursor."""
         return await asyncio.to_thread(lambda: fn(self.cursor(), *args))
+
+    def view(self) -> ReadView:
+        """This thread's read view of the workspace (a use case reads through it as through a workspace)."""
+        view = getattr(self._local, "view", None)
+        if view is None:
+            view = self._local.view = ReadView(self.ws, self.cursor())
+        return view.refresh((self.ingestor.commits, self.live.next_seq))
+
+    async def read_view(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn(view, *args)`` on a worker thread with this thread's read view: how routes call the
+        use cases."""
+        return await asyncio.to_thread(lambda: fn(self.view(), *args))
 
     # -- live ----------------------------------------------------------------------------------------
     def _on_commit(

@@ -20,6 +20,10 @@ import ibis.expr.types as ir
 import pyarrow as pa
 
 from segmint.adapters.workspace import Workspace
+from segmint.batch import history
+from segmint.batch.definitions import CLUSTER_PREFIX
+from segmint.batch.reads import data_end, segment_members_at
+from segmint.batch.traits import stored_traits_time, traits_at
 from segmint.core.models.clusters import (
     ALGORITHMS,
     ClusterModel,
@@ -64,7 +68,7 @@ DEFAULT_TRAITS = (
     "cart_adds_90d",
     "email_open_rate_90d",
 )
-PREFIX = "cluster:"
+PREFIX = CLUSTER_PREFIX
 
 
 class ClusterError(SegmintError):
@@ -98,20 +102,14 @@ class ClusterFit:
 
 
 # -- traits ----------------------------------------------------------------------------------------
-def _trait_table(ws: Workspace, as_of: datetime | None) -> ir.Table:
-    """The traits to cluster on: the stored ``traits`` table (its latest run), or computed as of
-    ``as_of`` when one is given or nothing is stored yet."""
+def _trait_table(ws: Workspace, as_of: datetime | None) -> tuple[ir.Table, datetime]:
+    """The traits to cluster on and their time: the stored ``traits`` table (the latest run's) when no
+    time is asked, else traits as of ``as_of`` (the stored ones when still valid for it)."""
     if as_of is None and ws.store.exists("traits"):
-        table = ws.table("traits")
-        if "as_of" in table.columns:
-            table = table.filter(table.as_of == table.as_of.max())
-        return table
-    from segmint.batch.traits import trait_settings, trait_sources, workspace_catalog
-    from segmint.core.traits import trait_table
-
-    when = as_of or _now()
-    # trait_sources adds the stored predictions, so predictive traits are there as in `segmint run`.
-    return trait_table(trait_sources(ws), when, workspace_catalog(ws), trait_settings(ws))
+        return ws.table("traits"), stored_traits_time(ws) or data_end(ws)
+    when = as_of or data_end(ws)
+    table, _ = traits_at(ws, when)
+    return table, when
 
 
 def _split_traits(table: ir.Table, traits: Sequence[str] | None) -> tuple[list[str], list[str]]:
@@ -167,7 +165,7 @@ def fit_clusters(
     _ensure_tables(ws)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    table = _trait_table(ws, as_of)
+    table, when = _trait_table(ws, as_of)
     numeric, categorical = _split_traits(table, traits)
     frame = _sample(table, [*numeric, *categorical], sample, seed)
     timings["sampling"] = time.perf_counter() - t0
@@ -188,9 +186,8 @@ def fit_clusters(
     model.fitted_at = _now()
 
     t0 = time.perf_counter()
-    at = as_of or model.fitted_at
     with ws.store.transaction():
-        assigned = _write_assignments(ws, table, model, at, timings)
+        assigned = _write_assignments(ws, table, model, when, timings)
     timings["assignment"] = time.perf_counter() - t0 - timings["history"]
 
     t0 = time.perf_counter()
@@ -203,9 +200,9 @@ def fit_clusters(
 def assign_clusters(ws: Workspace, name: str = "default", *, as_of: datetime | None = None) -> int:
     """Re-assign every customer with the stored model (e.g. after new traits), recording history."""
     model = load_model(ws, name)
-    table = _trait_table(ws, as_of)
+    table, when = _trait_table(ws, as_of)
     with ws.store.transaction():
-        return _write_assignments(ws, table, model, as_of or _now())
+        return _write_assignments(ws, table, model, when)
 
 
 def _parse_k(k: int | str | None) -> int | None:
@@ -242,7 +239,7 @@ def _now() -> datetime:
 
 # -- storage ---------------------------------------------------------------------------------------
 def _ensure_tables(ws: Workspace) -> None:
-    ws.store.ensure([DERIVED[n] for n in ("cluster_models", "cluster_assignments", "cluster_history")])
+    ws.store.ensure([DERIVED[n] for n in ("cluster_models", "cluster_assignments")])
 
 
 def _write_assignments(
@@ -252,7 +249,8 @@ def _write_assignments(
     at: datetime,
     timings: dict[str, float] | None = None,
 ) -> int:
-    """Replace the model's rows in ``cluster_assignments`` and record changes in ``cluster_history``."""
+    """Replace the model's rows in ``cluster_assignments`` and record the cluster segments' members at
+    ``at`` through the membership recorder, as any segment's (history, changes, runs)."""
     cached: list[ir.Table] = []
 
     def stage(expr: ir.Table) -> ir.Table:
@@ -271,55 +269,32 @@ def _write_assignments(
         version=ibis.literal(model.version, "int64"),
         assigned_at=ibis.literal(at, "timestamp"),
     )
-    staged = f"_segmint_cluster_new_{model.name.replace('-', '_')}"
-    ws.con.create_table(staged, fresh, overwrite=True, temp=ws.store.is_duckdb)
-    new = ws.table(staged)
-    current = ws.table("cluster_assignments")
-    old = current.filter(current.model == model.name)
-    t0 = time.perf_counter()
-    _record_history(ws, model, old, new, at)
-    if timings is not None:
-        timings["history"] = time.perf_counter() - t0
-    kept = current.filter(current.model != model.name)
-    merged = kept.union(_conform(new, current))
-    ws.store.replace("cluster_assignments", merged if ws.store.is_duckdb else merged.to_pyarrow())
-    count = int(new.count().to_pyarrow().as_py())
-    ws.store.drop(staged)
-    for table in cached:
-        table.release()
+    staged = ws.store.temp(fresh, "cluster_new")
+    try:
+        new = ws.table(staged)
+        t0 = time.perf_counter()
+        prefix = f"{PREFIX}{model.name}:"
+        m = ws.table("memberships")
+        held = m.filter(m.segment.startswith(prefix)).select("segment").distinct().to_pyarrow()
+        segments = {segment_name(model.name, n) for n in model.numbers} | set(
+            held.column("segment").to_pylist()
+        )
+        members = new.select(
+            segment=ibis.literal(prefix) + new.cluster.cast("string"), customer_id=new.customer_id
+        )
+        history.record(ws, at, members, versions=dict.fromkeys(segments, model.version), cause="cluster")
+        if timings is not None:
+            timings["history"] = time.perf_counter() - t0
+        current = ws.table("cluster_assignments")
+        kept = current.filter(current.model != model.name)
+        merged = kept.union(_conform(new, current))
+        ws.store.replace("cluster_assignments", merged if ws.store.is_duckdb else merged.to_pyarrow())
+        count = int(new.count().to_pyarrow().as_py())
+    finally:
+        ws.store.drop(staged)
+        for table in cached:
+            table.release()
     return count
-
-
-def _record_history(ws: Workspace, model: ClusterModel, old: ir.Table, new: ir.Table, at: datetime) -> None:
-    """Close the open intervals of customers who left a cluster, open intervals for those who joined."""
-    o = old.select("customer_id", old_cluster=old.cluster)
-    n = new.select("customer_id", "cluster")
-    same = n.join(o, (n.customer_id == o.customer_id) & (n.cluster == o.old_cluster)).select(
-        n.customer_id, n.cluster
-    )
-    entered = n.anti_join(same, ["customer_id", "cluster"])
-    left = o.anti_join(same.rename(old_cluster="cluster"), ["customer_id", "old_cluster"])
-    history = ws.table("cluster_history")
-    is_open = (history.model == model.name) & history.valid_to.isnull()
-    closing = left.select(_cid=left.customer_id, _cl=left.old_cluster, _close=ibis.literal(True))
-    marked = history.left_join(
-        closing, (history.customer_id == closing._cid) & (history.cluster == closing._cl) & is_open
-    )
-    closed = marked.select(
-        *[c for c in history.columns if c != "valid_to"],
-        valid_to=ibis.ifelse(marked._close.fill_null(False), ibis.literal(at, "timestamp"), marked.valid_to),
-    )
-    opened = entered.select(
-        segment=ibis.literal(PREFIX + model.name + ":") + entered.cluster.cast("string"),
-        model=ibis.literal(model.name),
-        cluster=entered.cluster,
-        customer_id=entered.customer_id,
-        valid_from=ibis.literal(at, "timestamp"),
-        valid_to=ibis.null("timestamp"),
-        version=ibis.literal(model.version, "int64"),
-    )
-    result = _conform(closed, history).union(_conform(opened, history)).to_pyarrow()
-    ws.store.replace("cluster_history", result)
 
 
 def _conform(expr: ir.Table, target: ir.Table) -> ir.Table:
@@ -435,20 +410,20 @@ def parse_segment(segment: str) -> tuple[str, int] | None:
     return model, int(number)
 
 
-def cluster_members(ws: Workspace, model: str, n: int) -> ir.Table:
-    """The customers currently in cluster ``n`` of ``model``: a table with one column, customer_id."""
+def cluster_members(ws: Workspace, model: str, n: int, as_of: datetime | None = None) -> ir.Table:
+    """The customers in cluster ``n`` of ``model`` (currently, or at ``as_of``): one column,
+    customer_id. Read from memberships like any segment's."""
     stored = load_model(ws, model)
     if n not in stored.numbers:
         raise ClusterError(
             f"model {model!r} has no cluster {n} (clusters: {', '.join(map(str, sorted(stored.numbers)))})"
         )
-    t = ws.table("cluster_assignments")
-    return t.filter((t.model == model) & (t.cluster == n)).select("customer_id")
+    return segment_members_at(ws, segment_name(model, n), as_of)
 
 
 def segment_members(ws: Workspace, segment: str) -> ir.Table | None:
-    """The ``in_segment`` callback for cluster segments: members of ``cluster:<model>:<n>``, or None
-    when ``segment`` is not a cluster segment (so the caller resolves it as a normal segment)."""
+    """Members of ``cluster:<model>:<n>`` (checked against the stored model), or None when ``segment``
+    is not a cluster segment."""
     parsed = parse_segment(segment)
     if parsed is None:
         return None

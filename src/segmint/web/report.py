@@ -23,7 +23,7 @@ class ReportError(SegmintError):
 
 
 def _context(ws: Workspace, as_of: datetime | None) -> dict[str, Any]:
-    from segmint.batch import dashboard as queries
+    from segmint.batch import pages as queries
     from segmint.web import charts
 
     if as_of is not None and as_of not in queries.run_times(ws):

@@ -1,15 +1,14 @@
 """The dashboard's pages and its small JSON endpoints.
 
-Handlers are thin: check the session, read page data on a read-cursor thread (cached per data version),
-turn it into Plotly figures and render a template. Writes (saving a segment) run on the service's writer.
+Handlers are thin: check the session, read page data through the use cases on a read-cursor thread
+(cached per data version), turn it into Plotly figures and render a template. Saving a segment goes
+through the service like the API's save, with the same ``admin`` scope.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Form, Query, Request
@@ -17,14 +16,17 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
-from segmint.batch import builder
-from segmint.batch import dashboard as queries
+from segmint.batch import exports, select
+from segmint.batch import pages as queries
+from segmint.batch.explain import explain as explain_member
 from segmint.core.segments.definition import FAMILIES
 from segmint.core.timeutil import parse_as_of
 from segmint.errors import SegmintError
+from segmint.live import admin as live_admin
+from segmint.models import pages as model_pages
 from segmint.web import charts
 from segmint.web.reads import data_version, read_view, run_version
-from segmint.web.session import COOKIE, MAX_AGE_S, check_login, current_key
+from segmint.web.session import COOKIE, MAX_AGE_S, check_login, current_key, require_scope
 
 router = APIRouter(include_in_schema=False)
 
@@ -114,13 +116,14 @@ async def overview_page(request: Request, as_of: str | None = Query(None, max_le
 
 
 async def _shared(request: Request, as_of: datetime | None) -> tuple[datetime | None, list, dict]:
-    """The aggregates several pages share, each cached once per data version: the run time a page is
-    for (the latest unless asked), every segment's KPIs at it, and every segment's size history."""
-    times = await _data(request, ("run_times",), queries.run_times, per_run=True)
-    at = as_of or (times[-1] if times else None)
-    kpis = await _data(request, ("kpis", at), queries.all_kpis, at, per_run=True)
+    """The aggregates several pages share: every segment's KPIs, current (cached per data version: live
+    changes move them) or at a run time (cached per recorded runs), and every segment's size history."""
+    if as_of is None:
+        kpis = await _data(request, ("kpis", None), queries.all_kpis, None)
+    else:
+        kpis = await _data(request, ("kpis", as_of), queries.all_kpis, as_of, per_run=True)
     history = await _data(request, ("history",), queries.size_history, per_run=True)
-    return at, kpis, history
+    return as_of, kpis, history
 
 
 @router.get("/segments", response_class=HTMLResponse)
@@ -130,8 +133,8 @@ async def segments_page(
     family: str = Query("", max_length=40),
 ):
     current_key(request)
-    at, kpis, _history = await _shared(request, None)
-    data = await _data(request, ("segments",), queries.segment_list, at, True, kpis)
+    at, kpis, history = await _shared(request, None)
+    data = await _data(request, ("segments",), queries.segment_list, at, True, kpis, history)
     rows = [
         s
         for s in data["segments"]
@@ -189,33 +192,13 @@ async def segment_page(request: Request, name: str, as_of: str | None = Query(No
 @router.get("/segments/{name}/export.csv")
 async def export_segment(request: Request, name: str):
     current_key(request)
-
-    def rows(view, segment):
-        from segmint.batch import segments as seg
-
-        m = seg.members(view, segment)
-        c = view.table("customers")
-        out = m.left_join(c, "customer_id").select(
-            m.customer_id, m.since, c.email, c.email_opt_in, c.first_name, c.last_name, c.country
-        )
-        return out.order_by("customer_id").to_pyarrow().to_pylist()
-
     try:
-        data = await _data(request, ("export", name), rows, name, cache=False)
+        text = await _data(request, ("export", name), exports.member_csv, name, cache=False)
     except SegmintError as exc:
         return JSONResponse(status_code=404, content=exc.to_dict())
-    buf = io.StringIO()
-    fields = ["customer_id", "since", "email", "email_opt_in", "first_name", "last_name", "country"]
-    writer = csv.DictWriter(buf, fieldnames=fields)
-    writer.writeheader()
-    for row in data:
-        # Cells starting with = + - @ would run as formulas in a spreadsheet: prefix them.
-        writer.writerow(
-            {k: ("'" + v if isinstance(v, str) and v[:1] in "=+-@" else v) for k, v in row.items()}
-        )
     safe = re.sub(r"[^a-z0-9_]", "_", name)
     return Response(
-        buf.getvalue(),
+        text,
         media_type="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{safe}.csv"'},
     )
@@ -224,7 +207,7 @@ async def export_segment(request: Request, name: str):
 @router.get("/clusters", response_class=HTMLResponse)
 async def clusters_page(request: Request, model: str = Query("", max_length=64)):
     current_key(request)
-    data = await _data(request, ("clusters", model), queries.cluster_page, model or None)
+    data = await _data(request, ("clusters", model), model_pages.cluster_page, model or None)
     fig = charts.cluster_scatter(data.get("report"))
     return _render(request, "clusters.html", page="clusters", data=data, scatter=fig)
 
@@ -232,7 +215,7 @@ async def clusters_page(request: Request, model: str = Query("", max_length=64))
 @router.get("/predictions", response_class=HTMLResponse)
 async def predictions_page(request: Request):
     current_key(request)
-    data = await _data(request, ("predictions",), queries.prediction_page)
+    data = await _data(request, ("predictions",), model_pages.prediction_page)
     figs = {
         "clv": charts.clv_histogram(data.get("scored")),
         "calibration": charts.calibration(data.get("scored")),
@@ -284,43 +267,43 @@ async def live_page(request: Request):
 
 
 class RuleIn(BaseModel):
-    rule: str = Field(..., max_length=builder.MAX_RULE_CHARS)
+    rule: str = Field(..., max_length=select.MAX_RULE_CHARS)
 
 
 class SegmentIn(BaseModel):
     name: str = Field(..., max_length=63)
     family: str = Field("custom", max_length=40)
     description: str = Field("", max_length=2000)
-    rule: str = Field(..., max_length=builder.MAX_RULE_CHARS)
+    rule: str = Field(..., max_length=select.MAX_RULE_CHARS)
     new_version: bool = False
 
 
 @router.post("/ui/rule")
 async def rule_preview(request: Request, body: RuleIn) -> JSONResponse:
-    """Check a rule; when valid, count its members against the stored traits and show a few."""
+    """Check a rule; when valid, count the customers it matches (as of the latest run) and show a few."""
     current_key(request, json=True)
-    result = await _data(request, ("rule", body.rule), builder.preview_rule, body.rule)
+    result = await _data(request, ("rule", body.rule), select.preview_rule, body.rule)
     return JSONResponse(result, status_code=200)
 
 
 @router.post("/ui/segments")
 async def save(request: Request, body: SegmentIn) -> JSONResponse:
-    current_key(request, json=True)
+    """Save a segment from the builder: the same save as ``POST``/``PUT /v1/segments`` (validation,
+    atomic write, one live refresh), and like them it needs the ``admin`` scope."""
+    key = current_key(request, json=True)
+    require_scope(key, "admin")
     service = request.app.state.service
+    data = {"name": body.name, "family": body.family, "rule": body.rule, "description": body.description}
     try:
-        saved = await service.on_writer(
-            builder.save_segment,
-            service.ws,
-            body.name,
-            body.family,
-            body.rule,
-            body.description,
-            body.new_version,
+        saved = await service.on_live(
+            live_admin.save_segment, service, data, "version" if body.new_version else "create"
         )
     except SegmintError as exc:
-        return JSONResponse(status_code=400, content=exc.to_dict())
+        return JSONResponse(
+            status_code=404 if "NotFound" in type(exc).__name__ else 400, content=exc.to_dict()
+        )
     request.app.state.web.bump()
-    return JSONResponse({**saved, "url": f"/segments/{saved['name']}"})
+    return JSONResponse(jsonable_encoder({**saved, "url": f"/segments/{saved['name']}"}))
 
 
 @router.get("/ui/explain")
@@ -336,12 +319,12 @@ async def explain(
 
     def run(view, cid: str, name: str) -> dict[str, Any]:
         try:
-            out = builder.explain_member(view, cid, name)
+            # At the time of the memberships the customer page shows: now, as the live engine keeps them.
+            return explain_member(view, cid, name, datetime.now(UTC).replace(tzinfo=None))
         except SegmintError as exc:
+            if isinstance(exc.detail, dict) and exc.detail.get("reason") == "no rule":
+                return {"lines": None, "note": "No rule to explain (cluster or removed segment)."}
             return {"error": exc.message}
-        if out is None:
-            return {"lines": None, "note": "No rule to explain (cluster or removed segment)."}
-        return out
 
     result = await _data(request, ("explain", customer_id, segment), run, customer_id, segment)
     return JSONResponse(jsonable_encoder(result))

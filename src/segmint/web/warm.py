@@ -20,7 +20,8 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from segmint.batch import dashboard as queries
+from segmint.batch import pages as queries
+from segmint.models import pages as model_pages
 from segmint.web.reads import data_version, read_view, run_version
 
 __all__ = ["HEAVY_MODULES", "Warmer", "wrap_lifespan"]
@@ -91,15 +92,14 @@ class Warmer:
                 return None
 
         await get(("defs",), queries.definitions)
-        times = await get(("run_times",), queries.run_times, per_run=True) or []
-        at = times[-1] if times else None
-        kpis = await get(("kpis", at), queries.all_kpis, at, per_run=True)
-        await get(("history",), queries.size_history, per_run=True)
+        await get(("run_times",), queries.run_times, per_run=True)
+        kpis = await get(("kpis", None), queries.all_kpis, None)
+        history = await get(("history",), queries.size_history, per_run=True)
         await get(("overview", None), queries.overview, None)
-        if kpis is not None:
-            await get(("segments",), queries.segment_list, at, True, kpis)
-        await get(("clusters", ""), queries.cluster_page, None)
-        await get(("predictions",), queries.prediction_page)
+        if kpis is not None and history is not None:
+            await get(("segments",), queries.segment_list, None, True, kpis, history)
+        await get(("clusters", ""), model_pages.cluster_page, None)
+        await get(("predictions",), model_pages.prediction_page)
         self.warmed = version
         self.rounds += 1
 

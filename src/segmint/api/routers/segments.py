@@ -1,16 +1,23 @@
 """Segments over HTTP: definitions (create, replace, delete), members with cursor pagination, counts
-and explanations. Definitions are validated with the same messages as the CLI."""
+and explanations. Every answer comes from the same use cases as the CLI and the dashboard: saving from
+:mod:`segmint.live.admin`, counts and members from :mod:`segmint.batch.reads`, explanations from
+:mod:`segmint.batch.explain`."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from segmint.api.auth import require
-from segmint.batch import admin as segment_admin
-from segmint.live.service import utcnow
+from segmint.batch import reads
+from segmint.batch.admin import definition_of
+from segmint.batch.explain import explain as explain_segment
+from segmint.batch.versions import current_versions
+from segmint.core.timeutil import parse_as_of
+from segmint.live import admin
 
 router = APIRouter(prefix="/v1/segments", tags=["segments"])
 
@@ -30,92 +37,65 @@ class SegmentIn(BaseModel):
     group: str | None = Field(default=None, max_length=63)
 
 
-def _public(defn, count: int | None = None, version: int | None = None) -> dict:
-    out = defn.to_mapping()
-    out["version"] = version
-    if count is not None:
-        out["members"] = count
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _listing(view) -> list[dict[str, Any]]:
+    return [s for s in reads.segment_summaries(view) if s["defined"]]
+
+
+def _public(summary: dict[str, Any], view) -> dict[str, Any]:
+    out = definition_of(view, summary["name"]).to_mapping()
+    out["version"] = summary["version"]
+    out["members"] = summary["members"]
     return out
-
-
-def _counts(cur) -> dict[str, int]:
-    return dict(cur.execute("SELECT segment, count(*) FROM memberships GROUP BY segment").fetchall())
-
-
-def _versions(cur) -> dict[str, int]:
-    return dict(cur.execute("SELECT name, max(version) FROM segments GROUP BY name").fetchall())
 
 
 @router.get("")
 async def list_segments(request: Request, _key=require("read")) -> dict:
     service = request.app.state.service
-    from segmint.batch.segments import load_definitions
 
-    defs = load_definitions(service.ws)
-    counts = await service.read(_counts)
-    versions = await service.read(_versions)
-    return {"segments": [_public(d, counts.get(d.name, 0), versions.get(d.name)) for d in defs]}
+    def work(view) -> list[dict[str, Any]]:
+        return [_public(s, view) for s in _listing(view)]
+
+    return {"segments": await service.read_view(work)}
 
 
 @router.get("/{name}")
 async def get_segment(request: Request, name: str, _key=require("read")) -> dict:
     service = request.app.state.service
-    defn = segment_admin.definition_of(service.ws, name)
-    counts = await service.read(_counts)
-    versions = await service.read(_versions)
-    return _public(defn, counts.get(name, 0), versions.get(name))
 
+    def work(view) -> dict[str, Any]:
+        defn = definition_of(view, name)
+        out = defn.to_mapping()
+        out["version"] = current_versions(view).get(name)
+        out["members"] = reads.counts(view).get(name, 0)
+        return out
 
-async def _save(request: Request, body: SegmentIn, create: bool) -> dict:
-    service = request.app.state.service
-
-    def work():
-        defn = segment_admin.save_definition(service.live_ws, body.model_dump(), create=create)
-        service.evaluator.refresh(force=True)
-        service.live.sweep(utcnow())  # members of the new version, as changes with webhooks
-        count = service.live_ws.con.con.execute(
-            "SELECT count(*) FROM memberships WHERE segment = ?", [defn.name]
-        ).fetchone()[0]
-        version = {s.name: s.version for s in service.evaluator.segments()}.get(defn.name)
-        return _public(defn, count, version)
-
-    return await service.on_live(work)
+    return await service.read_view(work)
 
 
 @router.post("", status_code=201)
 async def create_segment(request: Request, body: SegmentIn, _key=require("admin")) -> dict:
     """Create a segment and compute its members now."""
-    return await _save(request, body, create=True)
+    service = request.app.state.service
+    return await service.on_live(admin.save_segment, service, body.model_dump(), "create")
 
 
 @router.put("/{name}")
 async def replace_segment(request: Request, name: str, body: SegmentIn, _key=require("admin")) -> dict:
     """Replace a segment's definition (a new version if the rule or parameters changed)."""
+    service = request.app.state.service
     body.name = name
-    return await _save(request, body, create=False)
+    return await service.on_live(admin.save_segment, service, body.model_dump(), "replace")
 
 
 @router.delete("/{name}")
 async def delete_segment(request: Request, name: str, _key=require("admin")) -> dict:
     """Delete a segment: its file goes, and every member exits (change cause ``deleted``)."""
     service = request.app.state.service
-
-    def work():
-        version = {s.name: s.version for s in service.evaluator.segments()}.get(name)
-        segment_admin.delete_definition(service.live_ws, name)
-        service.evaluator.refresh(force=True)
-        return len(service.live.retire(name, version, utcnow()))
-
-    return {"deleted": name, "exited": await service.on_live(work)}
-
-
-def _members(cur, name: str, after: str, limit: int) -> list[dict]:
-    rows = cur.execute(
-        "SELECT customer_id, since, segment_version FROM memberships WHERE segment = ? AND customer_id > ? "
-        "ORDER BY customer_id LIMIT ?",
-        [name, after, limit],
-    ).fetchall()
-    return [{"customer_id": c, "since": s, "segment_version": v} for c, s, v in rows]
+    return {"deleted": name, "exited": await service.on_live(admin.delete_segment, service, name)}
 
 
 @router.get("/{name}/members")
@@ -128,17 +108,24 @@ async def members(
 ) -> dict:
     """Current members in customer_id order; pass ``next`` as ``after`` for the next page."""
     service = request.app.state.service
-    segment_admin.definition_of(service.ws, name)
-    items = await service.read(_members, name, after, limit)
+
+    def work(view) -> list[dict[str, Any]]:
+        definition_of(view, name)
+        return reads.member_page(view, name, after, limit)
+
+    items = await service.read_view(work)
     return {"members": items, "next": items[-1]["customer_id"] if len(items) == limit else None}
 
 
 @router.get("/{name}/count")
 async def count(request: Request, name: str, _key=require("read")) -> dict:
     service = request.app.state.service
-    segment_admin.definition_of(service.ws, name)
-    counts = await service.read(_counts)
-    return {"segment": name, "members": counts.get(name, 0)}
+
+    def work(view) -> int:
+        definition_of(view, name)
+        return reads.counts(view).get(name, 0)
+
+    return {"segment": name, "members": await service.read_view(work)}
 
 
 @router.get("/{name}/explain/{customer_id}")
@@ -146,12 +133,10 @@ async def explain(
     request: Request,
     name: str,
     customer_id: str,
-    as_of: str | None = Query(None, description="ISO time (default: now)"),
+    as_of: str | None = Query(None, max_length=40, description="ISO time (default: now)"),
     _key=require("read"),
 ) -> dict:
     """Each clause of the rule with this customer's values and whether it holds."""
-    from segmint.batch.segments import explain as explain_segment
-
     service = request.app.state.service
-    when = as_of or utcnow()
-    return await service.on_live(explain_segment, service.live_ws, customer_id, name, when)
+    when = parse_as_of(as_of) if as_of else _now()
+    return await service.read_view(lambda view: explain_segment(view, customer_id, name, when))

@@ -24,6 +24,7 @@ __all__ = [
     "FAMILIES",
     "SegmentDef",
     "SegmentError",
+    "SegmentNotFound",
     "parse_segment_yaml",
     "segment_from_mapping",
     "segment_to_yaml",
@@ -45,6 +46,10 @@ _REQUIRED = ("name", "family", "rule")
 
 class SegmentError(SegmintError):
     """A segment file or definition is invalid. ``detail`` holds file, field, line and column."""
+
+
+class SegmentNotFound(SegmentError):
+    """No segment by that name (the API answers 404)."""
 
 
 @dataclass(frozen=True)

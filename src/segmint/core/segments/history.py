@@ -5,12 +5,13 @@ customer was a member at every run ``t`` with ``valid_from <= t < valid_to`` (``
 a member at the latest run). Only changes are stored, so a customer who stays in a segment for a year
 of weekly runs is one row.
 
-A run at ``t`` can land anywhere among earlier runs (a backfill): with ``t_prev``/``t_next`` the
-neighbouring runs of that segment, only intervals containing ``t_prev``, ``t`` or ``t_next`` can change,
-and their new shape follows from three states per customer (member at ``t_prev``, at ``t``, at
-``t_next``). :func:`rebuild` computes the new intervals and :func:`diff` what to delete and insert, so
-re-running a time with the same data changes nothing and runs in any order give the same history as
-runs in time order.
+This module is the one membership state machine: every writer (batch runs, backfills, the live
+engine, cluster assignments) turns "members at t" into history through it. :func:`forward` is the case
+of an observation later than everything stored (a run, a live tick): entries and exits at ``t``.
+:func:`observe` is the general case, an observation anywhere among earlier ones (a backfill, a re-run):
+it holds from ``t`` until the next thing known (the segment's next run, the customer's next stored
+change), and :func:`diff` says what to delete and insert, so re-running a time with the same data
+changes nothing and runs in any order give the same history as runs in time order.
 """
 
 from __future__ import annotations
@@ -24,9 +25,10 @@ __all__ = [
     "boundaries",
     "diff",
     "entries_exits",
+    "forward",
     "members_at",
     "migration_matrix",
-    "rebuild",
+    "observe",
     "size_over_time",
 ]
 
@@ -44,74 +46,128 @@ def members_at(history: ir.Table, t: datetime) -> ir.Table:
     return history.filter(_contains(history, lit)).select("segment", "customer_id")
 
 
-def rebuild(history: ir.Table, bounds: ir.Table, members: ir.Table) -> tuple[ir.Table, ir.Table]:
-    """New intervals around one run per segment.
+def observe(history: ir.Table, scope: ir.Table, members: ir.Table, at: datetime) -> tuple[ir.Table, ir.Table]:
+    """What one observation of memberships at ``at`` does to the stored intervals.
 
-    ``bounds``: ``segment, t, t_prev, t_next, version`` (one row per evaluated segment; ``t_prev`` /
-    ``t_next`` missing at the ends). ``members``: ``segment, customer_id`` at ``t``.
-    Returns ``(old, new)``: the stored intervals the run can affect, and what they become.
+    The rule: an observation at ``at`` holds from ``at`` until the next thing known about that customer
+    and segment, ``n`` = the earlier of the segment's next run after ``at`` and the customer's next
+    stored boundary (an entry or exit) after ``at``; before ``at`` and from ``n`` on, what was stored
+    stays. Touching intervals merge, so a member who stays a member keeps one interval.
+
+    ``history``: stored intervals of the segments (and customers) observed; ``scope``: ``segment,
+    version, t_next`` (one row per observed segment; ``t_next`` its next run after ``at`` or missing);
+    ``members``: ``segment, customer_id`` holding at ``at``. Returns ``(old, new)``: the stored intervals
+    the observation can affect and what they become (feed both to :func:`diff`).
     """
-    h = history.inner_join(bounds, "segment")
-    hit_prev = _contains(h, h.t_prev)
-    hit_t = _contains(h, h.t)
-    hit_next = _contains(h, h.t_next)
-    old = h.filter(hit_prev | hit_t | hit_next)
-    old_rows = _shape(old)
+    t = ibis.literal(at, type="timestamp")
+    # Intervals entirely before ``at`` cannot change (one ending exactly at ``at`` may extend).
+    h = history.filter(history.valid_to.isnull() | (history.valid_to >= t))
+    h = h.inner_join(scope.select("segment"), "segment")
+    pairs = (
+        h.select("segment", "customer_id")
+        .union(members.select("segment", "customer_id"))
+        .distinct()
+        .inner_join(scope, "segment")
+    )
+    # Next stored boundary after ``at``, per pair.
+    nb = h.group_by("segment", "customer_id").aggregate(
+        b_from=h.valid_from.min(where=h.valid_from > t),
+        b_to=h.valid_to.min(where=h.valid_to > t),
+    )
+    p = pairs.left_join(nb, ["segment", "customer_id"]).select(
+        "segment", "customer_id", "version", "t_next", "b_from", "b_to"
+    )
+    firsts = [p.t_next, p.b_from, p.b_to]
+    n_expr = ibis.null("timestamp")
+    for cand in firsts:  # the earliest non-missing candidate (missing means none, i.e. never)
+        n_expr = ibis.cases(
+            (n_expr.isnull(), cand), (cand.isnull(), n_expr), (cand < n_expr, cand), else_=n_expr
+        )
+    p = p.select("segment", "customer_id", "version", n=n_expr)
 
-    o = old.mutate(
-        in_prev=_contains(old, old.t_prev).cast("int8"),
-        in_next=_contains(old, old.t_next).cast("int8"),
+    j = h.inner_join(p, ["segment", "customer_id"])
+    end = j.valid_to.coalesce(_OPEN)
+    nn = j.n.coalesce(_OPEN)
+    # The intervals the observation touches: those reaching ``at`` from the left or holding it, and the
+    # one starting exactly at ``n`` (it may merge with a new membership).
+    touched = j.filter((j.valid_from <= nn) & (end >= t))
+    old = _shape(touched)
+    is_left = touched.valid_from < t  # reaches ``at`` from the left (holds it, or ends exactly at it)
+    covers = (touched.valid_from <= t) & (touched.valid_to.isnull() | (touched.valid_to > t))
+    is_right = (touched.valid_from == touched.n) & touched.n.notnull() & (touched.valid_from > t)
+    agg = touched.group_by("segment", "customer_id").aggregate(
+        l_vf=touched.valid_from.min(where=is_left),
+        l_ver=touched.segment_version.max(where=is_left),
+        cov=covers.any(),
+        cov_end=touched.valid_to.coalesce(_OPEN).max(where=covers),
+        cov_ver=touched.segment_version.max(where=covers),
+        r_end=touched.valid_to.coalesce(_OPEN).max(where=is_right),
+        r_ver=touched.segment_version.max(where=is_right),
+        has_r=is_right.any(),
     )
-    per_customer = o.group_by("segment", "customer_id").aggregate(
-        s_prev=o.in_prev.max(),
-        s_next=o.in_next.max(),
-        l_vf=o.valid_from.min(where=o.in_prev == 1),
-        l_ver=o.segment_version.min(where=o.in_prev == 1),
-        r_vt=o.valid_to.coalesce(_OPEN).max(where=o.in_next == 1),
-        r_ver=o.segment_version.max(where=o.in_next == 1),
-    )
-    now = members.select("segment", "customer_id").distinct().mutate(s_t=ibis.literal(1, "int8"))
-    j = per_customer.outer_join(now, ["segment", "customer_id"])
-    states = j.select(
-        segment=j.segment.coalesce(j.segment_right),
-        customer_id=j.customer_id.coalesce(j.customer_id_right),
-        s_prev=j.s_prev.fill_null(0) == 1,
-        s_next=j.s_next.fill_null(0) == 1,
-        s_t=j.s_t.fill_null(0) == 1,
-        l_vf=j.l_vf,
-        l_ver=j.l_ver,
-        r_vt=j.r_vt,
-        r_ver=j.r_ver,
-    )
-    b2 = bounds.view()
-    states = states.view()
-    j = states.inner_join(b2, states.segment == b2.segment)
-    end_next = j.t_next.coalesce(_OPEN)
-    # Left piece: the interval running into t_prev, continued to t (and beyond when still a member).
-    left_end = ibis.cases(
-        (j.s_t & j.s_next, j.r_vt),
-        (j.s_t, end_next),
-        else_=j.t,
-    )
-    left = j.filter(j.s_prev).select(
-        "segment", "customer_id", valid_from=j.l_vf, valid_to=left_end, segment_version=j.l_ver
-    )
-    # Middle piece: starts at t when the customer was out at t_prev.
-    mid_end = ibis.cases((j.s_next, j.r_vt), else_=end_next)
-    mid = j.filter(~j.s_prev & j.s_t).select(
-        "segment", "customer_id", valid_from=j.t, valid_to=mid_end, segment_version=j.version
-    )
-    # Right piece: out at t, in again at t_next, so the interval holding t_next now starts there.
-    right = j.filter(~j.s_t & j.s_next).select(
+    now = members.select("segment", "customer_id").distinct().mutate(_m=ibis.literal(True))
+    s = p.left_join(agg, ["segment", "customer_id"]).select(
+        "segment", "customer_id", "version", "n",
+        "l_vf", "l_ver", "cov", "cov_end", "cov_ver", "r_end", "r_ver", "has_r",
+    )  # fmt: skip
+    s = s.left_join(now, ["segment", "customer_id"]).select(s, m=now._m.fill_null(False))
+    s = s.mutate(cov=s.cov.fill_null(False), has_r=s.has_r.fill_null(False))
+    n_end = s.n.coalesce(_OPEN)
+    # The interval holding ``at`` runs on past ``n`` (``n`` is a run time the customer stayed in over).
+    past_n = s.cov & s.n.notnull() & (s.cov_end > n_end)
+    # Member at ``at``: one interval from where the left one started (or ``at``) to where what is known
+    # from ``n`` on ends (or ``n``).
+    member_end = ibis.cases((past_n, s.cov_end), (s.has_r, s.r_end), else_=n_end)
+    joined = s.filter(s.m).select(
         "segment",
         "customer_id",
-        valid_from=j.t_next,
-        valid_to=j.r_vt,
-        segment_version=j.r_ver,
+        valid_from=s.l_vf.coalesce(t),
+        valid_to=member_end,
+        segment_version=ibis.ifelse(s.l_vf.notnull(), s.l_ver, s.version),
     )
-    new = _shape(left).union(_shape(mid)).union(_shape(right))
+    # Not a member: the left interval ends at ``at``; from ``n`` on, what was known stays.
+    left = s.filter(~s.m & s.l_vf.notnull()).select(
+        "segment", "customer_id", valid_from=s.l_vf, valid_to=t, segment_version=s.l_ver
+    )
+    right_cov = s.filter(~s.m & past_n).select(
+        "segment", "customer_id", valid_from=s.n, valid_to=s.cov_end, segment_version=s.cov_ver
+    )
+    right_r = s.filter(~s.m & s.has_r).select(
+        "segment", "customer_id", valid_from=s.n, valid_to=s.r_end, segment_version=s.r_ver
+    )
+    new = _shape(joined).union(_shape(left)).union(_shape(right_cov)).union(_shape(right_r))
     new = new.mutate(valid_to=ibis.ifelse(new.valid_to == _OPEN, ibis.null("timestamp"), new.valid_to))
-    return old_rows, new
+    return old, new
+
+
+def forward(current: ir.Table, members: ir.Table, scope: ir.Table, at: datetime) -> ir.Table:
+    """The changes of an observation later than anything stored (the usual run, every live tick): who
+    entered (a member now, no open membership) and who exited (an open membership, no longer a member).
+    ``current``: ``segment, customer_id, since, segment_version`` of the open memberships observed;
+    ``scope``: ``segment, version``. Returns ``segment, customer_id, kind, at, segment_version, since``
+    (``since``: where an exit's interval started); applying it closes the exits' open intervals at
+    ``at`` and opens one from ``at`` for each entry, which is what :func:`observe` gives in this case."""
+    t = ibis.literal(at, type="timestamp")
+    new = members.select("segment", "customer_id").distinct()
+    entered = new.anti_join(current, ["segment", "customer_id"]).inner_join(scope, "segment")
+    exited = current.anti_join(new, ["segment", "customer_id"])
+    return entered.select(
+        segment=entered.segment.cast("string"),
+        customer_id=entered.customer_id.cast("string"),
+        kind=ibis.literal("entered"),
+        at=t,
+        segment_version=entered.version.cast("int64"),
+        since=ibis.null("timestamp"),
+    ).union(
+        exited.select(
+            segment=exited.segment.cast("string"),
+            customer_id=exited.customer_id.cast("string"),
+            kind=ibis.literal("exited"),
+            at=t,
+            segment_version=exited.segment_version.cast("int64"),
+            since=exited.since.cast("timestamp"),
+        )
+    )
 
 
 def _shape(t: ir.Table) -> ir.Table:

@@ -102,7 +102,11 @@ def segment_kpis(facts: ir.Table, members: ir.Table, segments: list[str] | None 
     if segments is not None:
         members = members.filter(members.segment.isin(segments))
     m = members.select("segment", "customer_id").distinct()
-    joined = m.inner_join(facts, "customer_id")
+    # Every member counts, also one the facts do not know (no customers row): size is the member count.
+    joined = m.left_join(facts, "customer_id")
+    joined = joined.select(
+        "segment", **{c: joined[c].fill_null(0) for c in facts.columns if c != "customer_id"}
+    )
     per_segment = _summarise(joined, ["segment"])
     base = _summarise(facts, []).mutate(segment=ibis.literal(ALL))
     rows = per_segment.union(base.select(*per_segment.columns))

@@ -76,12 +76,16 @@ def _nullable(table: ir.Table) -> ir.Table:
     return table.select(**{c: table[c].cast(t.copy(nullable=True)) for c, t in table.schema().items()})
 
 
-def stitched_events(events: ir.Table, identities: ir.Table) -> ir.Table:
+def stitched_events(events: ir.Table, identities: ir.Table, as_of: datetime | None = None) -> ir.Table:
     """Every event column, with ``customer_id`` filled from ``identities`` for anonymous events (the
     same stitching as :func:`resolved_events`, without the time filter: the rule compiler applies its
     own windows). Rules see the stitched customer exactly as traits do."""
     known = events.filter(events.customer_id.notnull())
     anon = events.filter(events.customer_id.isnull() & events.anonymous_id.notnull())
+    if as_of is not None:  # links made later are not known at as_of
+        identities = identities.filter(
+            identities.linked_at.isnull() | (identities.linked_at <= ts_literal(as_of))
+        )
     links = identity_map(identities).rename(_linked_customer="customer_id", _linked_anon="anonymous_id")
     joined = anon.inner_join(links, anon.anonymous_id == links._linked_anon)
     stitched = joined.mutate(customer_id=joined._linked_customer).select(*events.columns)

@@ -1,23 +1,27 @@
-"""The data behind each dashboard page, as plain dicts and lists.
+"""The data behind each dashboard page and the report, as plain dicts and lists.
 
-Every function takes a workspace (a :class:`~segmint.web.reads.ReadView` in the server, a plain
-:class:`~segmint.adapters.workspace.Workspace` for the report) and reads only: the engine aggregates, Python
-shapes the results for templates and charts. Names from requests reach the engine as Ibis literals, never
-as SQL text.
+Every function takes a workspace (a read view in the server, a plain workspace for the report) and
+reads only, through the same use cases the CLI and the API call: member counts and lists from
+:mod:`segmint.batch.reads`, KPIs from :mod:`segmint.batch.kpis`. The engine aggregates, Python shapes
+the results for templates and charts. Names from requests reach the engine as Ibis literals.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-import threading
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import ibis
 
-from segmint.batch import segments as seg
+from segmint.adapters.workspace import Workspace
+from segmint.batch import reads
+from segmint.batch.definitions import load_definitions, resolve_rule
+from segmint.batch.kpis import kpis as segment_kpis
+from segmint.batch.traits import stored_traits_time
+from segmint.batch.versions import version_rows
+from segmint.core.rules import nodes as n
 from segmint.core.segments import history as hist
 from segmint.core.segments.definition import SegmentDef, SegmentError
 from segmint.core.segments.kpis import ALL
@@ -25,16 +29,17 @@ from segmint.core.segments.kpis import ALL
 __all__ = [
     "LIFECYCLE_ORDER",
     "all_kpis",
-    "cluster_page",
     "customer_page",
+    "definitions",
     "entries_exits",
     "kpis_for",
     "latest_run",
     "migration",
     "overview",
-    "prediction_page",
+    "run_times",
     "segment_detail",
     "segment_list",
+    "size_history",
     "traits_as_of",
 ]
 
@@ -50,91 +55,38 @@ def _rows(expr) -> list[dict[str, Any]]:
     return expr.to_pyarrow().to_pylist()
 
 
-_DEFS: dict[str, tuple[tuple, list[SegmentDef]]] = {}
-_DEFS_LOCK = threading.Lock()
-
-
-def _defs_signature(folder: Path) -> tuple:
-    """What the parsed definitions depend on: each YAML file's name, size and modification time."""
-    if not folder.exists():
-        return ()
-    out = []
-    for path in sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")]):
-        with contextlib.suppress(FileNotFoundError):
-            st = path.stat()
-            out.append((path.name, st.st_size, st.st_mtime_ns))
-    return tuple(out)
-
-
-def definitions(ws) -> list[SegmentDef]:
-    """Segment definitions; a broken file shows as no definitions rather than a broken page.
-
-    Parsing ~50 YAML files takes about half a second in pure-Python YAML, and every page and keystroke
-    needs them, so the parsed list is kept until a file is added, removed or changed."""
-    folder = Path(ws.segments_dir)
-    key = str(folder.resolve())
-    signature = _defs_signature(folder)
-    with _DEFS_LOCK:
-        hit = _DEFS.get(key)
-    if hit is not None and hit[0] == signature:
-        return list(hit[1])
-    defs: list[SegmentDef] = []
+def definitions(ws: Workspace) -> list[SegmentDef]:
+    """Segment definitions; a broken file shows as no definitions rather than a broken page (the CLI's
+    ``segments validate`` says what is wrong)."""
     with contextlib.suppress(SegmentError):
-        defs = seg.load_definitions(ws)
-    with _DEFS_LOCK:
-        _DEFS[key] = (signature, defs)
-    return list(defs)
+        return load_definitions(ws)
+    return []
 
 
-def run_times(ws) -> list[datetime]:
-    """Run times, once per data version on a server view (every builder keystroke needs the latest)."""
-    memo = getattr(ws, "memo", None)
-    return list(memo("run_times", lambda: seg.run_times(ws))) if memo else seg.run_times(ws)
+def run_times(ws: Workspace) -> list[datetime]:
+    return reads.run_times(ws)
 
 
-def latest_run(ws) -> datetime | None:
-    times = run_times(ws)
-    return times[-1] if times else None
+def latest_run(ws: Workspace) -> datetime | None:
+    return reads.latest_run(ws)
 
 
-def traits_as_of(ws) -> datetime | None:
-    """The time the stored ``traits`` table is for: its own ``as_of`` column when it has one, else the
-    latest segment run (the pipeline computes traits for each run)."""
+def traits_as_of(ws: Workspace) -> datetime | None:
+    """The time the stored ``traits`` table is for (None before the first run)."""
     memo = getattr(ws, "memo", None)
     if memo is not None:
-        return memo("traits_as_of", lambda: _traits_as_of(ws))
-    return _traits_as_of(ws)
+        return memo("traits_as_of", lambda: stored_traits_time(ws))
+    return stored_traits_time(ws)
 
 
-def _traits_as_of(ws) -> datetime | None:
-    if not ws.store.exists("traits"):
-        return None
-    t = ws.table("traits")
-    for column in ("as_of", "_as_of"):
-        if column in t.columns:
-            return _scalar(t[column].max())
-    return latest_run(ws)
-
-
-def _sizes_at(ws, as_of: datetime | None) -> dict[str, int]:
-    """Members per segment at a run time (from ``segment_runs``: no scan of memberships)."""
-    runs = ws.table("segment_runs")
-    if as_of is None:
-        m = ws.table("memberships")
-        return {r["segment"]: r["n"] for r in _rows(m.group_by("segment").aggregate(n=m.count()))}
-    at = runs.filter(runs.as_of == ibis.literal(as_of, type="timestamp"))
-    return {r["segment"]: r["members"] for r in _rows(at.select("segment", "members"))}
-
-
-def overview(ws, as_of: datetime | None = None) -> dict[str, Any]:
+def overview(ws: Workspace, as_of: datetime | None = None) -> dict[str, Any]:
     """Headline counts and revenue, segment sizes, the RFM grid (R score x F score) and the lifecycle
-    funnel, as of a run time (default: the latest)."""
-    as_of = as_of or latest_run(ws)
+    funnel: current (``as_of`` None) or at a run time."""
+    at = as_of or reads.current_time(ws)
     customers = ws.table("customers")
     orders = ws.table("orders")
     paid = orders.filter(orders.status.isin(_PAID))
-    if as_of is not None:
-        paid = paid.filter(paid.ordered_at <= ibis.literal(as_of, type="timestamp"))
+    paid = paid.filter(paid.ordered_at <= ibis.literal(at, type="timestamp"))
     money = paid.aggregate(
         orders=paid.count(),
         revenue=(paid.total - paid.refunded_amount.fill_null(0)).sum(),
@@ -142,7 +94,7 @@ def overview(ws, as_of: datetime | None = None) -> dict[str, Any]:
     )
     m = _rows(money)[0]
     defs = {d.name: d for d in definitions(ws)}
-    sizes = _sizes_at(ws, as_of)
+    sizes = reads.counts(ws, as_of)
     segments = sorted(
         (
             {"name": name, "members": n, "family": defs[name].family if name in defs else ""}
@@ -151,7 +103,7 @@ def overview(ws, as_of: datetime | None = None) -> dict[str, Any]:
         key=lambda r: (-r["members"], r["name"]),
     )
     return {
-        "as_of": as_of,
+        "as_of": at,
         "customers": int(_scalar(customers.count())),
         "orders": int(m["orders"] or 0),
         "buyers": int(m["buyers"] or 0),
@@ -208,25 +160,20 @@ def lifecycle_funnel(ws, defs: dict[str, SegmentDef], sizes: dict[str, int]) -> 
     return []
 
 
-def size_history(ws, names: list[str] | None = None) -> dict[str, list[tuple[datetime, int]]]:
-    """Segment sizes at each run time, from ``segment_runs`` (recorded by every run)."""
-    runs = ws.table("segment_runs")
-    if names:
-        runs = runs.filter(runs.segment.isin(list(names)))
+def size_history(ws: Workspace, names: list[str] | None = None) -> dict[str, list[tuple[datetime, int]]]:
+    """Segment sizes at each run time (from the membership history, as every size is)."""
     out: dict[str, list[tuple[datetime, int]]] = {}
-    for r in _rows(runs.select("segment", "as_of", "members").order_by(["segment", "as_of"])):
-        out.setdefault(r["segment"], []).append((r["as_of"], int(r["members"] or 0)))
+    for r in reads.size_over_time(ws, names):
+        out.setdefault(r["segment"], []).append((r["as_of"], int(r["size"])))
     return out
 
 
-def all_kpis(ws, as_of: datetime | None) -> list[dict[str, Any]]:
-    """KPIs of every segment and of the whole base at a run time: one engine query over orders and
-    events (the costliest aggregate of the dashboard), shared by the segment list and every segment
-    page through the cache."""
-    if as_of is None:
-        return []
+def all_kpis(ws: Workspace, as_of: datetime | None) -> list[dict[str, Any]]:
+    """KPIs of every segment and of the whole base, current (``as_of`` None) or at a run time: one
+    engine query (the costliest aggregate of the dashboard), shared by the segment list and every
+    segment page through the cache."""
     with contextlib.suppress(SegmentError):
-        return seg.kpis(ws, None, as_of)
+        return segment_kpis(ws, None, as_of)
     return []
 
 
@@ -236,17 +183,15 @@ def kpis_for(rows: list[dict[str, Any]], name: str) -> list[dict[str, Any]]:
 
 
 def segment_list(
-    ws,
+    ws: Workspace,
     as_of: datetime | None = None,
     with_kpis: bool = True,
     kpi_rows: list[dict[str, Any]] | None = None,
+    history: dict[str, list[tuple[datetime, int]]] | None = None,
 ) -> dict[str, Any]:
-    """Every segment with family, description, size, its size over time (for a sparkline) and KPIs
-    (``kpi_rows`` from :func:`all_kpis` when the caller has them, else computed here)."""
-    as_of = as_of or latest_run(ws)
-    defs = definitions(ws)
-    history = size_history(ws)
-    sizes = _sizes_at(ws, as_of)
+    """Every segment with family, description, size (current, or at a run time), its size over time
+    (for a sparkline) and KPIs (``kpi_rows`` from :func:`all_kpis` when the caller has them)."""
+    history = size_history(ws) if history is None else history
     by_segment: dict[str, dict[str, Any]] = {}
     base: dict[str, Any] | None = None
     if with_kpis:
@@ -255,21 +200,14 @@ def segment_list(
                 base = row
             else:
                 by_segment[row["segment"]] = row
-    names = [d.name for d in defs] + sorted(set(history) - {d.name for d in defs})
-    by_def = {d.name: d for d in defs}
     items = []
-    for name in names:
-        d = by_def.get(name)
+    for summary in reads.segment_summaries(ws, as_of):
+        name = summary["name"]
         items.append(
             {
-                "name": name,
-                "family": d.family if d else "",
-                "group": (d.group or "") if d else "",
-                "description": d.description if d else "",
-                "members": sizes.get(name, 0),
+                **summary,
                 "history": history.get(name, []),
                 "kpis": by_segment.get(name, {}),
-                "defined": d is not None,
             }
         )
     families = sorted({i["family"] for i in items if i["family"]})
@@ -279,20 +217,13 @@ def segment_list(
 # ------------------------------------------------------------------ one segment
 
 
-def _members_now(ws, name: str, as_of: datetime | None):
-    h = ws.table("membership_history")
-    if as_of is None:
-        m = ws.table("memberships")
-        return m.filter(m.segment == ibis.literal(name)).select("customer_id")
-    return hist.members_at(h.filter(h.segment == ibis.literal(name)), as_of).select("customer_id")
+def _members_now(ws: Workspace, name: str, as_of: datetime | None):
+    return reads.segment_members_at(ws, name, as_of)
 
 
 def overlap_with_others(ws, name: str, as_of: datetime | None) -> list[dict[str, Any]]:
     """For each other segment: customers in both, share of this segment, Jaccard index."""
-    if as_of is None:
-        m = ws.table("memberships").select("segment", "customer_id")
-    else:
-        m = hist.members_at(ws.table("membership_history"), as_of).select("segment", "customer_id")
+    m = reads.members_at(ws, as_of)
     mine = m.filter(m.segment == ibis.literal(name)).select("customer_id")
     sizes = m.group_by("segment").aggregate(size=m.count())
     both = m.inner_join(mine, "customer_id")
@@ -322,9 +253,7 @@ def _rule_traits(defn: SegmentDef | None, columns: list[str]) -> list[str]:
     wanted: list[str] = []
     if defn is not None:
         with contextlib.suppress(Exception):
-            from segmint.core.rules import nodes as n
-
-            rule = seg.resolve_rule(defn)
+            rule = resolve_rule(defn)
             for node in n.walk(rule.body):
                 name = getattr(node, "name", None)
                 if isinstance(name, str) and name in columns and name not in wanted:
@@ -477,13 +406,11 @@ def segment_detail(
     defs = {d.name: d for d in definitions(ws)}
     history = size_history(ws) if history is None else history
     if name not in defs and name not in history:
-        seg._known_segment(ws, name)
+        reads.require_segment(ws, name)
     defn = defs.get(name)
     times = [t for t, _ in history.get(name, [])]
-    at = as_of or (times[-1] if times else latest_run(ws))
-    kpis: list[dict[str, Any]] = []
-    if at is not None:
-        kpis = kpis_for(all_kpis(ws, at) if kpi_rows is None else kpi_rows, name)
+    at = as_of or reads.current_time(ws)
+    kpis = kpis_for(all_kpis(ws, as_of) if kpi_rows is None else kpi_rows, name)
     changes: dict[str, Any] | None = None
     migration_flows: dict[str, Any] | None = None
     if len(times) >= 2:
@@ -497,13 +424,8 @@ def segment_detail(
                 migration_flows = (
                     flows(defn.group, t1, t2) if flows is not None else migration(ws, defn.group, t1, t2)
                 )
-    segments = ws.table("segments")
-    versions = _rows(
-        segments.filter(segments.name == ibis.literal(name))
-        .select("version", "created_at", "rule", "hash")
-        .order_by(ibis.desc("version"))
-    )
-    ids = _members_now(ws, name, as_of).order_by("customer_id").to_pyarrow().column("customer_id")
+    versions = version_rows(ws, name)
+    sample = _members_now(ws, name, as_of).order_by("customer_id").limit(20).to_pyarrow()
     return {
         "name": name,
         "definition": defn,
@@ -515,84 +437,9 @@ def segment_detail(
         "migration": migration_flows,
         "overlap": overlap_with_others(ws, name, as_of)[:15],
         "distributions": trait_distributions(ws, name, defn, as_of),
-        "sample": ids.slice(0, 20).to_pylist(),
-        "members": len(ids),
+        "sample": sample.column("customer_id").to_pylist(),
+        "members": reads.counts(ws, as_of).get(name, 0),
     }
-
-
-# ------------------------------------------------------------------ clusters, predictions
-
-
-def cluster_page(ws, name: str | None = None) -> dict[str, Any]:
-    """The cluster models, one model's report and a sample of customers in its 2-D projection."""
-    from segmint.models import clusters as cl
-
-    models = cl.list_models(ws)
-    if not models:
-        return {"models": [], "report": None, "points": []}
-    name = name if name in {m["model"] for m in models} else models[0]["model"]
-    report = cl.cluster_report(ws, name)
-    return {"models": models, "report": report, "name": name}
-
-
-def prediction_page(ws) -> dict[str, Any]:
-    """Model runs with metrics, the CLV and P(alive) distributions of the latest scoring, and the holdout
-    tracking of runs fitted with a holdout period."""
-    from segmint.models import predict as pr
-
-    if not ws.store.exists("model_runs"):
-        return {"runs": [], "scored": None}
-    runs = pr.list_runs(ws)
-    scored = None
-    if ws.store.exists("predictions"):
-        p = ws.table("predictions")
-        last = _rows(
-            p.group_by("run_id")
-            .aggregate(at=p.scored_at.max(), n=p.count())
-            .order_by(ibis.desc("at"))
-            .limit(1)
-        )
-        if last:
-            run_id = last[0]["run_id"]
-            mine = p.filter(p.run_id == ibis.literal(run_id))
-            hi = _scalar(mine.clv_12m.quantile(0.99)) or 0.0
-            width = hi / 30 if hi > 0 else 1.0
-            b = mine.filter(mine.clv_12m.notnull()).mutate(
-                bin=(mine.clv_12m.clip(lower=0, upper=hi) / width).floor().cast("int64").clip(upper=29)
-            )
-            clv = [0] * 30
-            for r in _rows(b.group_by("bin").aggregate(n=b.count())):
-                clv[r["bin"]] += r["n"]
-            pb = mine.filter(mine.p_alive.notnull()).mutate(
-                bin=(mine.p_alive * 10).floor().cast("int64").clip(lower=0, upper=9)
-            )
-            agg = pb.group_by("bin").aggregate(
-                n=pb.count(), orders=pb.expected_orders_90d.mean(), clv=pb.clv_12m.mean()
-            )
-            alive = sorted(_rows(agg), key=lambda r: r["bin"])
-            totals = _rows(
-                mine.aggregate(
-                    n=mine.count(),
-                    clv=mine.clv_12m.sum(),
-                    orders=mine.expected_orders_90d.sum(),
-                    alive=mine.p_alive.mean(),
-                )
-            )[0]
-            scored = {
-                "run_id": run_id,
-                "as_of": _scalar(mine.as_of.max()),
-                "customers": int(totals["n"]),
-                "clv_total": float(totals["clv"] or 0),
-                "orders_90d": float(totals["orders"] or 0),
-                "p_alive_mean": float(totals["alive"] or 0),
-                "clv_bins": [round(width * (i + 0.5), 2) for i in range(30)],
-                "clv_counts": clv,
-                "alive": alive,
-            }
-    holdout = [
-        r for r in runs if r.get("holdout_end") is not None and "holdout_actual" in (r.get("metrics") or {})
-    ]
-    return {"runs": runs, "scored": scored, "holdout": holdout}
 
 
 # ------------------------------------------------------------------ one customer
@@ -616,6 +463,8 @@ def customer_page(ws, customer_id: str, events: int = 100) -> dict[str, Any] | N
         t = ws.table("traits")
         rows = _rows(t.filter(t.customer_id == ibis.literal(customer_id)).limit(1))
         traits = rows[0] if rows else None
+        if traits is not None:
+            traits.pop("customer_id", None)
     m = ws.table("memberships")
     memberships = _rows(
         m.filter(m.customer_id == ibis.literal(customer_id))
@@ -637,6 +486,7 @@ def customer_page(ws, customer_id: str, events: int = 100) -> dict[str, Any] | N
         "customer_id": customer_id,
         "customer": found[0] if found else None,
         "traits": traits,
+        "traits_as_of": traits_as_of(ws),
         "memberships": memberships,
         "events": evs,
         "orders": orders,

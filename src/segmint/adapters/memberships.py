@@ -1,0 +1,178 @@
+"""Writing a forward membership observation: the entries and exits of members observed at ``at``, later
+than anything stored, applied to ``changes``, ``memberships`` and ``membership_history``.
+
+What the write means is defined once, by :func:`segmint.core.segments.history.forward` (who entered,
+who exited) and the recorder in :mod:`segmint.batch.history` (numbering, bookkeeping); this module is
+only how the engine applies it. Batch runs, cluster assignments and every live tick go through it, so
+it is on the live engine's hot path: on DuckDB the write is a handful of set-based statements over the
+staged inputs (no expression compilation per tick); other engines get the portable Ibis path.
+
+Inputs are scratch tables named by the caller: ``members`` (segment, customer_id), ``scope`` (segment,
+version: the segments observed) and optionally ``ids`` (customer_id: the customers observed, all when
+missing). Identifiers in SQL are Segmint's own scratch-table names; values travel as parameters.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import ibis
+import pyarrow as pa
+import sqlglot as sg
+
+from segmint.adapters.store import TableStore
+from segmint.core.schema import CHANGES, MEMBERSHIP_HISTORY, MEMBERSHIPS
+from segmint.core.segments import history as hist
+
+__all__ = ["apply_forward", "next_seq"]
+
+
+def _q(name: str) -> str:
+    return sg.to_identifier(name, quoted=True).sql("duckdb")
+
+
+def next_seq(store: TableStore) -> int:
+    """The first free change number: every writer numbers after the last one stored, inside its
+    transaction, so numbers are strictly increasing across batch runs, clusters and the live engine."""
+    return int(store.table("changes").seq.max().fill_null(0).to_pyarrow().as_py()) + 1
+
+
+def apply_forward(
+    store: TableStore, at: datetime, cause: str, members: str, scope: str, ids: str | None
+) -> pa.Table:
+    """Apply the observation and return the changes written (``CHANGES`` columns, in seq order)."""
+    if store.is_duckdb:
+        return _duckdb(store, at, cause, members, scope, ids)
+    return _portable(store, at, cause, members, scope, ids)
+
+
+# Changes are numbered in (segment, kind, customer_id) order: each (segment, kind) block gets an offset
+# and ranks inside itself, the same numbers as one global row_number but ranked in parallel.
+_MOVES = """
+CREATE OR REPLACE TEMP TABLE {moves} AS
+WITH cur AS (
+    SELECT m.segment, m.customer_id, m.since, m.segment_version FROM memberships m
+    SEMI JOIN {scope} s ON s.segment = m.segment {ids_filter}
+),
+new AS (SELECT DISTINCT segment, customer_id FROM {members}),
+moves AS (
+    SELECT n.segment, n.customer_id, 'entered' AS kind, s.version AS segment_version, NULL::TIMESTAMP AS since
+    FROM new n JOIN {scope} s ON s.segment = n.segment
+    ANTI JOIN cur c ON c.segment = n.segment AND c.customer_id = n.customer_id
+    UNION ALL
+    SELECT c.segment, c.customer_id, 'exited' AS kind, c.segment_version, c.since
+    FROM cur c ANTI JOIN new n ON n.segment = c.segment AND n.customer_id = c.customer_id
+),
+blocks AS (SELECT segment, kind, count(*) AS n FROM moves GROUP BY ALL),
+offsets AS (SELECT segment, kind, sum(n) OVER (ORDER BY segment, kind) - n AS off FROM blocks)
+SELECT m.segment, m.customer_id, m.kind, $at::TIMESTAMP AS "at", m.segment_version, m.since,
+       $start + o.off + row_number() OVER (PARTITION BY m.segment, m.kind ORDER BY m.customer_id) - 1 AS seq
+FROM moves m JOIN offsets o USING (segment, kind)
+"""
+
+
+def _duckdb(
+    store: TableStore, at: datetime, cause: str, members: str, scope: str, ids: str | None
+) -> pa.Table:
+    raw = store.con.con
+    moves = _q(store.scratch_name("moves"))
+    ids_filter = f"SEMI JOIN {_q(ids)} i ON i.customer_id = m.customer_id" if ids else ""
+    start = next_seq(store)
+    raw.execute(
+        _MOVES.format(moves=moves, scope=_q(scope), members=_q(members), ids_filter=ids_filter),
+        {"at": at, "start": start},
+    )
+    try:
+        n = raw.execute(f"SELECT count(*) FROM {moves}").fetchone()[0]
+        if not n:
+            return pa.Table.from_pylist([], schema=CHANGES.schema.to_pyarrow())
+        raw.execute(
+            f'INSERT INTO changes BY NAME SELECT seq, segment, customer_id, kind, "at", segment_version, '
+            f"$cause AS cause FROM {moves}",
+            {"cause": cause},
+        )
+        raw.execute(
+            f"DELETE FROM memberships m USING {moves} c WHERE c.kind = 'exited' "
+            "AND m.segment = c.segment AND m.customer_id = c.customer_id"
+        )
+        raw.execute(
+            f'INSERT INTO memberships BY NAME SELECT segment, customer_id, "at" AS since, segment_version '
+            f"FROM {moves} WHERE kind = 'entered'"
+        )
+        raw.execute(
+            f'UPDATE membership_history h SET valid_to = c."at" FROM {moves} c '
+            "WHERE c.kind = 'exited' AND h.segment = c.segment AND h.customer_id = c.customer_id "
+            "AND h.valid_to IS NULL"
+        )
+        raw.execute(
+            f'INSERT INTO membership_history BY NAME SELECT segment, customer_id, "at" AS valid_from, '
+            f"NULL::TIMESTAMP AS valid_to, segment_version FROM {moves} WHERE kind = 'entered'"
+        )
+        return (
+            raw.execute(
+                f'SELECT seq, segment, customer_id, kind, "at", segment_version, $cause AS cause FROM {moves} '
+                "ORDER BY seq",
+                {"cause": cause},
+            )
+            .to_arrow_table()
+            .cast(CHANGES.schema.to_pyarrow())
+        )
+    finally:
+        raw.execute(f"DROP TABLE IF EXISTS {moves}")
+
+
+def _portable(
+    store: TableStore, at: datetime, cause: str, members: str, scope: str, ids: str | None
+) -> pa.Table:
+    m = store.table("memberships")
+    m = m.semi_join(store.table(scope), "segment")
+    if ids:
+        m = m.semi_join(store.table(ids), "customer_id")
+    moves = hist.forward(m, store.table(members), store.table(scope), at)
+    start = next_seq(store)
+    blocks = moves.group_by("segment", "kind").aggregate(n=moves.count())
+    blocks = blocks.mutate(off=blocks.n.cumsum(order_by=[blocks.segment, blocks.kind]) - blocks.n)
+    numbered = moves.inner_join(blocks, ["segment", "kind"])
+    numbered = numbered.mutate(
+        seq=numbered.off
+        + ibis.row_number().over(group_by=["segment", "kind"], order_by=numbered.customer_id)
+        + start,
+        cause=ibis.literal(cause),
+    )
+    rows = numbered.to_pyarrow()
+    if rows.num_rows == 0:
+        return pa.Table.from_pylist([], schema=CHANGES.schema.to_pyarrow())
+    changes = rows.select(list(CHANGES.columns)).cast(CHANGES.schema.to_pyarrow()).sort_by("seq")
+    store.append("changes", changes)
+    kind = rows.column("kind").to_pylist()
+    exited = rows.filter(pa.array([k == "exited" for k in kind]))
+    entered = rows.filter(pa.array([k == "entered" for k in kind]))
+    with store.scratch() as temps:
+        if exited.num_rows:
+            gone = store.temp(exited.select(["segment", "customer_id"]), "exits")
+            temps.append(gone)
+            store.delete(MEMBERSHIPS, gone)
+            closed = exited.select(
+                ["segment", "customer_id", "since", "at", "segment_version"]
+            ).rename_columns(["segment", "customer_id", "valid_from", "valid_to", "segment_version"])
+            staged = store.temp(closed, "closed")
+            temps.append(staged)
+            store.upsert(MEMBERSHIP_HISTORY, staged)
+        if entered.num_rows:
+            store.append(
+                "memberships",
+                entered.select(["segment", "customer_id", "at", "segment_version"]).rename_columns(
+                    ["segment", "customer_id", "since", "segment_version"]
+                ),
+            )
+            opened = pa.table(
+                {
+                    "segment": entered.column("segment"),
+                    "customer_id": entered.column("customer_id"),
+                    "valid_from": entered.column("at"),
+                    "valid_to": pa.nulls(entered.num_rows, pa.timestamp("us")),
+                    "segment_version": entered.column("segment_version"),
+                }
+            )
+            store.append("membership_history", opened)
+    return changes
