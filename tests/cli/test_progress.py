@@ -86,7 +86,7 @@ def test_import_reports_each_batch_then_each_step(tmp_path, workspace, monkeypat
     assert [m for _, _, m in merging[:-1]] == [f"merging {name}" for name in report.tables]
 
 
-def test_import_skipped_or_failed_reports_nothing_misleading(tmp_path, workspace):
+def test_a_skipped_import_reports_no_progress(tmp_path, workspace):
     import_files(workspace, "cdnow", [CDNOW_SAMPLE])
     progress = Recorder()
     report = import_files(workspace, "cdnow", [CDNOW_SAMPLE], progress=progress)
