@@ -15,7 +15,6 @@ import contextlib
 import hashlib
 import json
 import secrets
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,6 +31,7 @@ from segmint.adapters.importers._fields import resolve
 from segmint.adapters.importers._parse import check_format
 from segmint.adapters.importers._pipeline import convert_batch
 from segmint.adapters.importers._source import Source, open_source
+from segmint.core.progress import NO_PROGRESS, Progress
 from segmint.core.schema import CANONICAL, IMPORTS, QUARANTINE
 
 __all__ = ["FORMATS", "ImportFailed", "ImportReport", "import_files", "load_mapping"]
@@ -136,10 +136,13 @@ def import_files(
     table: str | None = None,
     mapping: dict | Path | None = None,
     keep_good: bool = False,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Progress = NO_PROGRESS,
     options: dict | None = None,
 ) -> ImportReport:
-    """Import ``paths`` in format ``fmt`` (see ``FORMATS``) into the workspace ``ws``."""
+    """Import ``paths`` in format ``fmt`` (see ``FORMATS``) into the workspace ``ws``.
+
+    ``progress`` hears of each batch of rows read (in bytes of the files: the one measure known before
+    reading), then of each step after the reading: cross-row checks, one merge per canonical table."""
     if fmt not in FORMATS:
         import difflib
 
@@ -191,7 +194,9 @@ def _open(importer: Importer, path: Path) -> Source:
     )
 
 
-def _run(ws, importer: Importer, todo, report: ImportReport, keep_good: bool, progress) -> ImportReport:
+def _run(
+    ws, importer: Importer, todo, report: ImportReport, keep_good: bool, progress: Progress
+) -> ImportReport:
     started = datetime.now(UTC).replace(tzinfo=None)
     sources = [_open(importer, p) for p, _ in todo]  # every file is checked before any row is read
     plans = []
@@ -213,17 +218,20 @@ def _run(ws, importer: Importer, todo, report: ImportReport, keep_good: bool, pr
         nonlocal done_bytes
         for i, src in enumerate(sources):
             fields, resolved = plans[i]
+            shown = 0
             for raw in src.batches():
                 result = convert_batch(importer, fields, resolved, raw, i, src.name, schema)
                 problems.extend(result.problems)
                 counts["read"][i] += result.rows_read
                 counts["bad"][i] += result.bad_rows
-                if progress is not None:
-                    progress(done_bytes + src.position, total_bytes)
+                # The position is approximate and a CSV re-read (ragged rows) starts it again: report
+                # the furthest point reached, within the file.
+                shown = max(shown, min(src.position, src.size))
+                rows = counts["read"][i]
+                progress(done_bytes + shown, total_bytes, f"reading {src.name}: {rows:,} rows")
                 yield result.good
             done_bytes += src.size
-            if progress is not None:
-                progress(done_bytes, total_bytes)
+            progress(done_bytes, total_bytes, f"read {src.name}: {counts['read'][i]:,} rows")
 
     store = ws.store
     if store.is_duckdb:  # DuckDB's own console progress bar would garble the CLI's output
@@ -232,6 +240,7 @@ def _run(ws, importer: Importer, todo, report: ImportReport, keep_good: bool, pr
     temps = [staged]
     try:
         t = ws.con.table(staged)
+        progress(0, None, "checking rows across the import")
         cross = _cross_row_problems(importer, t, sources)
         problems.extend(cross)
         cross_rows: dict[int, set[int]] = {}
@@ -264,7 +273,8 @@ def _run(ws, importer: Importer, todo, report: ImportReport, keep_good: bool, pr
         good_per_file = _per_file(t)
         outputs = importer.build(t, ws.con.table)
         with store.transaction():
-            for name, expr in outputs:
+            for step, (name, expr) in enumerate(outputs):
+                progress(step, len(outputs), f"merging {name}")
                 spec = CANONICAL[name]
                 expr = expr.select(*[expr[c].cast(spec.columns[c]).name(c) for c in expr.columns])
                 tmp = f"{staged}_{name}"
@@ -272,6 +282,7 @@ def _run(ws, importer: Importer, todo, report: ImportReport, keep_good: bool, pr
                 temps.append(tmp)
                 report.tables[name] = report.tables.get(name, 0) + store.count(tmp)
                 store.upsert(spec, tmp)
+            progress(len(outputs), len(outputs), "recording the import")
             finished = datetime.now(UTC).replace(tzinfo=None)
             ids = _file_ids(report.import_id, len(sources))
             rows = []

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from segmint.cli._common import console, emit, err_console, state
+from segmint.cli._common import console, emit, progress_for, state
 
 
 def register(app: typer.Typer) -> None:
@@ -24,11 +24,12 @@ def register(app: typer.Typer) -> None:
         """Generate a synthetic shop, import it, run traits, segments, models and clusters, and serve it."""
         from segmint.demo.build import build_demo
 
-        def step(message: str) -> None:
-            if not state(ctx).json:
-                err_console.print(f"[dim]•[/] {message}")
-
-        summary = build_demo(directory, customers=customers, seed=seed, rebuild=rebuild, step=step)
+        # Each stage of the build reaches the display through ``progress`` (build_demo announces its
+        # steps there too), so the demo is as quiet as any command under --json or in a pipe.
+        with progress_for(ctx, "demo") as progress:
+            summary = build_demo(
+                directory, customers=customers, seed=seed, rebuild=rebuild, progress=progress
+            )
         if state(ctx).json:
             emit(ctx, summary.to_dict())
         else:

@@ -6,9 +6,8 @@ import time
 from pathlib import Path
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from segmint.cli._common import emit, err_console, open_workspace, state
+from segmint.cli._common import emit, open_workspace, progress_for
 from segmint.demo.generate import generate_shop, generated_end, load_generated
 
 
@@ -27,37 +26,25 @@ def register(app: typer.Typer) -> None:
         load: bool = typer.Option(False, "--load", help="Also load the shop into the workspace."),
     ) -> None:
         """Generate a realistic synthetic shop (customers, catalog, orders, events, personas)."""
-        st = state(ctx)
         stats: dict = {}
         began = time.perf_counter()
-        if st.json:
-            generate_shop(out, customers, seed=seed, start=start, end=end, workers=workers, stats=stats)
-        else:
-            with Progress(
-                TextColumn("generating"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                console=err_console, transient=True,
-            ) as bar:  # fmt: skip
-                task = bar.add_task("blocks", total=None)
-
-                def tick(done: int, total: int) -> None:
-                    bar.update(task, completed=done, total=total)
-
-                generate_shop(
-                    out,
-                    customers,
-                    seed=seed,
-                    start=start,
-                    end=end,
-                    workers=workers,
-                    progress=tick,
-                    stats=stats,
-                )
-        result: dict = {"out": str(Path(out).resolve()), "seed": seed, "end": generated_end(out)}
-        result.update({f"rows.{k}": v for k, v in stats["counts"].items()})
-        result["seconds"] = round(time.perf_counter() - began, 2)
-        if load:
-            with open_workspace(ctx) as ws:
-                loaded = load_generated(ws, out)
-                result["loaded_into"] = str(ws.root)
-                result["loaded_rows"] = sum(loaded.values())
+        with progress_for(ctx, "generate") as progress:
+            generate_shop(
+                out,
+                customers,
+                seed=seed,
+                start=start,
+                end=end,
+                workers=workers,
+                progress=progress,
+                stats=stats,
+            )
+            result: dict = {"out": str(Path(out).resolve()), "seed": seed, "end": generated_end(out)}
+            result.update({f"rows.{k}": v for k, v in stats["counts"].items()})
+            result["seconds"] = round(time.perf_counter() - began, 2)
+            if load:
+                with open_workspace(ctx) as ws:
+                    loaded = load_generated(ws, out, progress=progress)
+                    result["loaded_into"] = str(ws.root)
+                    result["loaded_rows"] = sum(loaded.values())
         emit(ctx, result, title="Synthetic shop")

@@ -1,47 +1,13 @@
-"""``segmint import FORMAT FILE...``: parse flags, call ``usecases.importing.import_files``, render."""
+"""``segmint import FORMAT FILE...``: parse flags, call ``batch.importing.import_files``, render."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import typer
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
-from segmint.cli._common import emit, err_console, open_workspace, state
+from segmint.cli._common import emit, err_console, open_workspace, progress_for, state
 from segmint.errors import SegmintError
-
-
-class _DelayedBar:
-    """A progress bar that appears only once an import has taken more than a second."""
-
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled
-        self.start = time.monotonic()
-        self.bar: Progress | None = None
-        self.task = None
-
-    def __call__(self, done: int, total: int) -> None:
-        if not self.enabled:
-            return
-        if self.bar is None:
-            if time.monotonic() - self.start < 1.0:
-                return
-            self.bar = Progress(
-                TextColumn("importing"),
-                BarColumn(),
-                DownloadColumn(),
-                TimeRemainingColumn(),
-                console=err_console,
-                transient=True,
-            )
-            self.bar.start()
-            self.task = self.bar.add_task("import", total=total)
-        self.bar.update(self.task, completed=done, total=total)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.stop()
 
 
 def _pairs(values: list[str]) -> dict[str, str]:
@@ -92,21 +58,17 @@ def register(app: typer.Typer) -> None:
             "timezone": timezone,
             "currency": currency,
         }
-        bar = _DelayedBar(enabled=not state(ctx).json)
-        with open_workspace(ctx) as ws:
-            try:
-                report = import_files(
-                    ws,
-                    fmt,
-                    files,
-                    table=table,
-                    mapping=mapping,
-                    keep_good=keep_good,
-                    progress=bar,
-                    options=options,
-                )
-            finally:
-                bar.close()
+        with open_workspace(ctx) as ws, progress_for(ctx, "import") as progress:
+            report = import_files(
+                ws,
+                fmt,
+                files,
+                table=table,
+                mapping=mapping,
+                keep_good=keep_good,
+                progress=progress,
+                options=options,
+            )
         data = report.to_dict()
         if state(ctx).json:
             emit(ctx, data)

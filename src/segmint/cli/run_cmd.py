@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from segmint.batch.pipeline import backfill_pipeline, run_pipeline
-from segmint.cli._common import console, emit, open_workspace, state
+from segmint.cli._common import console, emit, open_workspace, progress_for, state
 
 
 def register(app: typer.Typer) -> None:
@@ -22,7 +22,8 @@ def register(app: typer.Typer) -> None:
             if start or end:
                 if not (start and end):
                     raise typer.BadParameter("a backfill needs both --from and --to")
-                results = backfill_pipeline(ws, start, end, every)
+                with progress_for(ctx, "backfill") as progress:
+                    results = backfill_pipeline(ws, start, end, every, progress=progress)
                 emit(ctx, [_row(r) for r in results], title="backfill")
                 return
             result = run_pipeline(ws, as_of)

@@ -16,6 +16,7 @@ from segmint.adapters.workspace import Workspace
 from segmint.batch import reads
 from segmint.batch.definitions import install_library
 from segmint.batch.pipeline import run_pipeline
+from segmint.core.progress import NO_PROGRESS, Progress
 from segmint.demo.generate import generate_shop, generated_end, load_generated
 from segmint.models import clusters as cluster_usecase
 from segmint.models import predict as predict_usecase
@@ -60,7 +61,12 @@ def build_demo(
     seed: int = 7,
     rebuild: bool = False,
     step: Callable[[str], None] = lambda _msg: None,
+    *,
+    progress: Progress = NO_PROGRESS,
 ) -> DemoSummary:
+    """Build (or reuse) the demo shop under ``root``. Each stage is announced to ``step`` and, with the
+    units of work inside it (blocks generated, tables loaded, pipeline runs, models fitted), to
+    ``progress``, so one display can follow the whole build."""
     root = Path(root).resolve()
     shop, data = root / "shop", root / "data"
     # The demo's history ends now, so the live service (which evaluates at the current time) and the
@@ -74,51 +80,61 @@ def build_demo(
             as_of = datetime.fromisoformat(json.loads(marker.read_text())["as_of"])
             return _summarise(ws, as_of, reused=True, seconds={})
 
+    def stage(message: str) -> None:
+        step(message)
+        progress(0, None, message)
+
     seconds: dict[str, float] = {}
     clock = time.perf_counter()
     if shop.exists():
         for leftover in shop.glob("segmint.duckdb*"):
             leftover.unlink()
-    step(f"generating a shop of {customers:,} customers")
-    generate_shop(data, customers, seed=seed, start=start, end=end)
+    stage(f"generating a shop of {customers:,} customers")
+    generate_shop(data, customers, seed=seed, start=start, end=end, progress=progress)
     as_of = generated_end(data)
     seconds["generate"] = time.perf_counter() - clock
 
     with Workspace.init(shop, name="demo-shop") as ws:
         clock = time.perf_counter()
-        step("loading it into the workspace")
-        load_generated(ws, data)
+        stage("loading it into the workspace")
+        load_generated(ws, data, progress=progress)
         seconds["load"] = time.perf_counter() - clock
 
         clock = time.perf_counter()
-        step("installing the ready-made segments and running the pipeline")
+        stage("installing the ready-made segments and running the pipeline")
         install_library(ws, overwrite=True)
         # A few weekly runs before the final one give the dashboard history to show.
-        for weeks_back in (4, 3, 2, 1):
-            run_pipeline(ws, as_of - timedelta(weeks=weeks_back))
+        run_times = [as_of - timedelta(weeks=weeks_back) for weeks_back in (4, 3, 2, 1)]
+        for done, when in enumerate(run_times):
+            progress(done, len(run_times), f"running the pipeline as of {when:%Y-%m-%d}")
+            run_pipeline(ws, when)
         seconds["pipeline"] = time.perf_counter() - clock
 
         clock = time.perf_counter()
-        step("fitting value models (BG/NBD, Gamma-Gamma) and scoring every customer")
+        stage("fitting value models (BG/NBD, Gamma-Gamma) and scoring every customer")
         models: dict[str, Any] = {}
         calibration_end = as_of - timedelta(days=180)
-        for model in ("bgnbd", "gg"):
+        for done, model in enumerate(("bgnbd", "gg")):
+            progress(done, 5, f"fitting {model} with a holdout")
             run = predict_usecase.fit_model(ws, model, calibration_end=calibration_end, holdout_end=as_of)
             models[model] = {"run_id": run.get("run_id"), "parameters": run.get("parameters")}
+        progress(2, 5, "fitting bgnbd on the whole history")
         final = predict_usecase.fit_model(ws, "bgnbd", calibration_end=as_of)
+        progress(3, 5, "fitting gg on the whole history")
         predict_usecase.fit_model(ws, "gg", calibration_end=as_of)
+        progress(4, 5, "scoring every customer")
         predict_usecase.score(ws, final.get("run_id"), as_of)
         seconds["models"] = time.perf_counter() - clock
 
         # The final run comes after scoring, so its traits hold the predictions and the predictive
         # segments have their members in the batch run as in the live service.
         clock = time.perf_counter()
-        step("running the pipeline as of the end of the data")
+        stage("running the pipeline as of the end of the data")
         run_pipeline(ws, as_of)
         seconds["pipeline"] += time.perf_counter() - clock
 
         clock = time.perf_counter()
-        step("clustering customers")
+        stage("clustering customers")
         fit = cluster_usecase.fit_clusters(ws, as_of=as_of, name="default")
         models["clusters"] = {"k": fit.to_dict().get("k")}
         seconds["clusters"] = time.perf_counter() - clock

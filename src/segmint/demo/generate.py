@@ -18,7 +18,7 @@ import multiprocessing as mp
 import os
 import shutil
 import time as _time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from datetime import date, datetime, time
 from pathlib import Path
@@ -26,6 +26,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from segmint.core.progress import NO_PROGRESS, Progress
 from segmint.core.schema import TABLES
 from segmint.core.synth import BLOCK_SIZE, DEFAULT_END, DEFAULT_START, PERSONAS, Shop, arrow_schema
 from segmint.errors import SegmintError
@@ -39,8 +40,6 @@ LOAD_ORDER = ("products", "customers", "orders", "order_lines", "events", "ident
 META = "meta.json"
 COMPRESSION = "zstd"
 GENERATOR_VERSION = 1
-
-Progress = Callable[[int, int], None]
 
 
 class GenerateError(SegmintError):
@@ -72,7 +71,7 @@ def generate_shop(
     seed: int = 0,
     start: str | date | datetime | None = None,
     end: str | date | datetime | None = None,
-    progress: Progress | None = None,
+    progress: Progress = NO_PROGRESS,
     workers: int | None = None,
     stats: dict | None = None,
     block_size: int | None = None,
@@ -81,7 +80,8 @@ def generate_shop(
     file or folder of parts. ``workers`` defaults to the machine's cores (at most one per block).
     ``block_size`` (customers per block) changes the data, so keep the default unless testing.
     ``stats``, when given, receives the row counts and the CPU seconds spent in block generation (kept
-    out of meta.json so the files stay byte-identical run to run)."""
+    out of meta.json so the files stay byte-identical run to run). ``progress`` hears of each block of
+    customers written."""
     start_dt = parse_period_bound(start, end=False) or DEFAULT_START
     end_dt = parse_period_bound(end, end=True) or DEFAULT_END
     if customers < 1:
@@ -110,6 +110,8 @@ def generate_shop(
         name: pq.ParquetWriter(paths[name], arrow_schema(name), compression=COMPRESSION)
         for name in FILE_TABLES
     }
+    blocks = f"{shop.blocks} block{'s' if shop.blocks != 1 else ''}"
+    progress(0, shop.blocks, f"generating {customers:,} customers in {blocks}")
     try:
         for done, result in enumerate(_run_blocks(shop, out, workers), start=1):
             for name, n in result["counts"].items():
@@ -117,8 +119,7 @@ def generate_shop(
             cpu += result["cpu_seconds"]
             for name in FILE_TABLES:
                 writers[name].write_table(result[name])
-            if progress is not None:
-                progress(done, shop.blocks)
+            progress(done, shop.blocks, f"generated block {done} of {shop.blocks}")
     finally:
         for writer in writers.values():
             writer.close()
@@ -250,15 +251,17 @@ def _batches(files: list[Path], schema: pa.Schema) -> Iterator[pa.RecordBatch]:
             yield batch if batch.schema.equals(schema) else batch.cast(schema)
 
 
-def load_generated(ws, out_dir: Path) -> dict[str, int]:
+def load_generated(ws, out_dir: Path, *, progress: Progress = NO_PROGRESS) -> dict[str, int]:
     """Load every table of a generated shop (personas included) into the workspace, in one transaction.
-    Loading by key, so loading the same shop twice changes nothing. Returns rows loaded per table."""
+    Loading by key, so loading the same shop twice changes nothing. Returns rows loaded per table.
+    ``progress`` hears of each table loaded."""
     out = Path(out_dir)
     meta = _read_meta(out)
     loaded: dict[str, int] = {}
     expected = meta.get("counts", {})
     with ws.store.transaction():
-        for name in LOAD_ORDER:
+        for step, name in enumerate(LOAD_ORDER):
+            progress(step, len(LOAD_ORDER), f"loading {name}")
             files = _files(out, name)
             if not files:
                 raise GenerateError(f"{out} lacks the {name} table: regenerate the shop")
@@ -274,4 +277,5 @@ def load_generated(ws, out_dir: Path) -> dict[str, int]:
                 ws.store.upsert(TABLES[name], staged)
             finally:
                 ws.store.drop(staged)
+    progress(len(LOAD_ORDER), len(LOAD_ORDER), f"loaded {sum(loaded.values()):,} rows")
     return loaded
