@@ -7,7 +7,7 @@ from datetime import datetime
 
 import pyarrow as pa
 
-from segmint.batch import evaluate, reads, select
+from segmint.batch import pipeline, reads, select
 from segmint.core.schema import CUSTOMERS, EVENTS, IDENTITIES
 
 AS_OF = datetime(2025, 6, 30, 12)
@@ -47,7 +47,7 @@ def test_anonymous_views_count_for_the_linked_customer(workspace):
         "name: viewers\nfamily: behavioral\ndescription: viewed twice\n"
         "rule: count(product_viewed, 30d) >= 2\n"
     )
-    evaluate.evaluate_segments(workspace, AS_OF)
+    pipeline.run_pipeline(workspace, AS_OF)
     members = reads.members(workspace, "viewers", AS_OF).to_pandas()
     assert list(members.customer_id) == ["bob"]
     assert select.count_rule(workspace, "did product_viewed within 30d", AS_OF) == 3

@@ -21,6 +21,7 @@ import ibis.expr.types as ir
 from segmint.adapters.workspace import Workspace
 from segmint.batch import history
 from segmint.batch.definitions import (
+    check_context,
     check_definition,
     dependencies,
     dependency_layers,
@@ -30,7 +31,7 @@ from segmint.batch.definitions import (
     with_dependencies,
 )
 from segmint.batch.reads import segment_members_at
-from segmint.batch.traits import compute_traits, workspace_catalog
+from segmint.batch.traits import compute_traits, rule_traits, workspace_catalog
 from segmint.batch.versions import current_versions, sync_versions
 from segmint.core.progress import NO_PROGRESS, Progress
 from segmint.core.rules import CompileContext, compile_rule
@@ -193,8 +194,12 @@ def evaluate_segments(
     for d in defs:
         check_definition(rules[d.name], d, catalog, rules)
     lap("load")
-    summary.traits_reused = compute_traits(ws, as_of).reused
-    traits = ws.table("traits")
+    # Traits are materialised for the run when a segment reads one (reused when still valid for this
+    # time); segments on events and other segments alone need none.
+    traits = None
+    if rule_traits(rules.values(), check_context(catalog, rules)):
+        summary.traits_reused = compute_traits(ws, as_of).reused
+        traits = ws.table("traits")
     lap("traits")
     used = set().union(*(dependencies(r) for r in rules.values()))
     with ws.store.scratch() as temps:

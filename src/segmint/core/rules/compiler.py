@@ -174,6 +174,11 @@ class Plan:
     def _build_wide(self) -> ir.Table:
         ctx = self.ctx
         customers = ctx.customers
+        if "created_at" in customers.columns:
+            # A customer created after as_of does not exist yet (no creation time: known since always).
+            customers = customers.filter(
+                customers.created_at.isnull() | (customers.created_at <= ibis.literal(self.as_of))
+            )
         if ctx.customer_ids is not None:
             customers = customers.filter(customers.customer_id.isin(list(ctx.customer_ids)))
         cust_cols = [c for c in (*self._needed("customer"), *self._needed("attr")) if c != "customer_id"]
