@@ -15,7 +15,6 @@ from segmint.api.auth import require
 from segmint.batch import reads
 from segmint.batch.admin import definition_of
 from segmint.batch.explain import explain as explain_segment
-from segmint.batch.versions import current_versions
 from segmint.core.timeutil import parse_as_of
 from segmint.live import admin
 
@@ -41,23 +40,35 @@ def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-def _listing(view) -> list[dict[str, Any]]:
-    return [s for s in reads.segment_summaries(view) if s["defined"]]
-
-
 def _public(summary: dict[str, Any], view) -> dict[str, Any]:
-    out = definition_of(view, summary["name"]).to_mapping()
+    """A segment as the API shows it: its definition's fields when it has one (clusters have none),
+    with its current version and member count."""
+    out = (
+        definition_of(view, summary["name"]).to_mapping()
+        if summary["defined"]
+        else {
+            "name": summary["name"],
+            "family": summary["family"],
+            "rule": None,
+        }
+    )
     out["version"] = summary["version"]
     out["members"] = summary["members"]
     return out
 
 
+def _summary(view, name: str) -> dict[str, Any]:
+    reads.require_segment(view, name)
+    return next(s for s in reads.segment_summaries(view) if s["name"] == name)
+
+
 @router.get("")
 async def list_segments(request: Request, _key=require("read")) -> dict:
+    """Every segment (defined ones and clusters) with its version and current member count."""
     service = request.app.state.service
 
     def work(view) -> list[dict[str, Any]]:
-        return [_public(s, view) for s in _listing(view)]
+        return [_public(s, view) for s in reads.segment_summaries(view)]
 
     return {"segments": await service.read_view(work)}
 
@@ -65,15 +76,7 @@ async def list_segments(request: Request, _key=require("read")) -> dict:
 @router.get("/{name}")
 async def get_segment(request: Request, name: str, _key=require("read")) -> dict:
     service = request.app.state.service
-
-    def work(view) -> dict[str, Any]:
-        defn = definition_of(view, name)
-        out = defn.to_mapping()
-        out["version"] = current_versions(view).get(name)
-        out["members"] = reads.counts(view).get(name, 0)
-        return out
-
-    return await service.read_view(work)
+    return await service.read_view(lambda view: _public(_summary(view, name), view))
 
 
 @router.post("", status_code=201)
@@ -110,7 +113,6 @@ async def members(
     service = request.app.state.service
 
     def work(view) -> list[dict[str, Any]]:
-        definition_of(view, name)
         return reads.member_page(view, name, after, limit)
 
     items = await service.read_view(work)
@@ -122,7 +124,7 @@ async def count(request: Request, name: str, _key=require("read")) -> dict:
     service = request.app.state.service
 
     def work(view) -> int:
-        definition_of(view, name)
+        reads.require_segment(view, name)
         return reads.counts(view).get(name, 0)
 
     return {"segment": name, "members": await service.read_view(work)}

@@ -25,7 +25,10 @@ from segmint.core.traits import behavior, combined, needs, predictive, profile, 
 from segmint.core.traits.catalog import Catalog, TraitGroup
 from segmint.core.traits.settings import resolve_settings
 
-__all__ = ["default_catalog", "trait_table"]
+__all__ = ["UNIVERSE_GROUPS", "default_catalog", "trait_table"]
+
+# The groups whose sources define which customers exist as of a time.
+UNIVERSE_GROUPS = (profile.GROUP, value.GROUP, behavior.GROUP)
 
 
 def default_catalog(categories: Iterable[str] = ()) -> Catalog:
@@ -62,6 +65,12 @@ def trait_table(
     _check_dependencies(catalog)
 
     outputs = [_checked(g, _call(g, tables, as_of, resolved)) for g in sources]
+    # The customer universe is what the customers, orders and events groups know. A catalog without
+    # some of them (only the groups a rule reads) still has every customer: their ids join in too (an
+    # engine prunes the unused aggregates), so a subset gives the same rows as the whole catalog.
+    for group in UNIVERSE_GROUPS:
+        if group.name not in catalog.groups:
+            outputs.append(_call(group, tables, as_of, resolved).select("customer_id"))
     wide = outputs[0]
     for part in outputs[1:]:
         wide = _outer_join(wide, part)
