@@ -30,8 +30,8 @@ __all__ = ["explain"]
 def explain(
     ws: Workspace, customer_id: str, segment: str, as_of: datetime | str | None = None
 ) -> dict[str, Any]:
-    """``{segment, customer_id, as_of, found, result, root, lines}`` for one customer and segment at
-    ``as_of`` (default: the latest run, else the end of the data)."""
+    """``{segment, customer_id, as_of, found, result, clauses, lines}`` for one customer and segment at
+    ``as_of`` (default: the latest run, else the end of the data); ``as_of`` is the time used."""
     defs = {d.name: d for d in load_definitions(ws)}
     if segment not in defs:
         require_segment(ws, segment)  # unknown: "no segment called ...; did you mean"

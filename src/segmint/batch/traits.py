@@ -103,7 +103,12 @@ def trait_settings(ws: Workspace) -> dict[str, Any]:
     return dict(ws.config.get("traits", {}))
 
 
-def _as_of(value: str | datetime | date | None) -> datetime:
+def _as_of(ws: Workspace, value: str | datetime | date | None) -> datetime:
+    """A time asked for, or by default the end of the workspace's data (never the wall clock)."""
+    if value is None:
+        from segmint.batch.reads import data_end
+
+        return data_end(ws)
     try:
         return parse_as_of(value)
     except DurationError as exc:
@@ -166,9 +171,9 @@ def stored_traits_time(ws: Workspace) -> datetime | None:
 
 # -- writing (a run) -----------------------------------------------------------------------------------
 def compute_traits(ws: Workspace, as_of: str | datetime | date | None = None) -> TraitsRun:
-    """Materialise the ``traits`` table for ``as_of`` (one row per customer), unless the stored one is
-    already that: same time, same data, same settings."""
-    instant = _as_of(as_of)
+    """Materialise the ``traits`` table for ``as_of`` (default: the end of the data; one row per
+    customer), unless the stored one is already that: same time, same data, same settings."""
+    instant = _as_of(ws, as_of)
     started = time.perf_counter()
     catalog = workspace_catalog(ws)
     if stored_traits(ws, instant) is not None:
@@ -216,10 +221,16 @@ def rule_traits(rules: Iterable[n.Rule], context) -> set[str]:
     }
 
 
-def traits_at(ws: Workspace, as_of: datetime, needed: Iterable[str] | None = None) -> tuple[ir.Table, bool]:
-    """Traits of every customer as of ``as_of`` for a read: the stored table when it is valid for that
-    time (``True``), else an expression computing them, only the groups holding ``needed`` when given
-    (``False``). Nothing is written either way."""
+def traits_at(
+    ws: Workspace, as_of: datetime | None = None, needed: Iterable[str] | None = None
+) -> tuple[ir.Table, bool]:
+    """Traits of every customer as of ``as_of`` (default: the latest run, else the end of the data) for
+    a read: the stored table when it is valid for that time (``True``), else an expression computing
+    them, only the groups holding ``needed`` when given (``False``). Nothing is written either way."""
+    if as_of is None:
+        from segmint.batch.reads import default_as_of
+
+        as_of = default_as_of(ws)
     stored = stored_traits(ws, as_of)
     if stored is not None:
         return stored, True
@@ -264,13 +275,15 @@ def restricted_traits(
     tables = restrict(sources, ids)
     tables[RANK_POPULATION] = buyer_population(sources["orders"], as_of)
     catalog = catalog if catalog is not None else workspace_catalog(ws)
-    return trait_table(tables, as_of, catalog, trait_settings(ws)), tables
+    traits = trait_table(tables, as_of, catalog, trait_settings(ws))
+    # Inputs that are not cut down (the scores ranked against everyone) add rows of other customers.
+    return traits.filter(traits.customer_id.isin(ids.customer_id)), tables
 
 
 def profile(ws: Workspace, customer_id: str, as_of: str | datetime | date | None = None) -> dict[str, Any]:
-    """One customer's traits as of ``as_of`` (default now), grouped by family in catalog order: computed
-    from that customer's rows only (see :func:`restricted_traits`)."""
-    instant = _as_of(as_of)
+    """One customer's traits as of ``as_of`` (default: the end of the data), grouped by family in catalog
+    order: computed from that customer's rows only (see :func:`restricted_traits`)."""
+    instant = _as_of(ws, as_of)
     catalog = workspace_catalog(ws)
     table, _ = restricted_traits(ws, instant, [str(customer_id)], catalog)
     rows = table.filter(table.customer_id == ibis.literal(str(customer_id))).to_pyarrow().to_pylist()

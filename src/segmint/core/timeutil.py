@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime, timedelta
 
+from segmint.errors import SegmintError
+
 __all__ = ["DurationError", "format_duration", "parse_as_of", "parse_duration", "to_utc_naive"]
 
 _UNITS = {
@@ -25,8 +27,8 @@ _UNITS = {
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|min|m|h|d|w|mo|y)\s*$")
 
 
-class DurationError(ValueError):
-    """A duration or time text that cannot be read."""
+class DurationError(SegmintError, ValueError):
+    """A duration or time text that cannot be read (a user error: the CLI prints it, the API says 400)."""
 
 
 def parse_duration(text: str) -> timedelta:

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from segmint.batch.reads import data_end
 from segmint.core.models.btyd import MODELS, GammaGammaFitter, customer_lifetime_value
 from segmint.core.models.btyd._transactions import TransactionFitter
 from segmint.core.models.btyd.diagnostics import cohort_tracking, frequency_histogram, holdout_by_frequency
@@ -44,16 +45,17 @@ def _unit_code(time_unit: str) -> str:
 def fit_model(
     ws: Any,
     model: str = "bgnbd",
-    calibration_end: str | datetime = "now",
+    calibration_end: str | datetime | None = None,
     holdout_end: str | datetime | None = None,
     time_unit: str = "W",
 ) -> dict[str, Any]:
-    """Fit ``model`` (bgnbd, pnbd, mbgnbd or gg) on the workspace's orders up to ``calibration_end``;
-    with ``holdout_end``, also measure the forecast of the holdout period. Stores and returns the run."""
+    """Fit ``model`` (bgnbd, pnbd, mbgnbd or gg) on the workspace's orders up to ``calibration_end``
+    (default: the end of the data); with ``holdout_end``, also measure the forecast of the holdout
+    period. Stores and returns the run."""
     if model not in MODELS:
         raise PredictError(f"unknown model {model!r}: choose one of {', '.join(MODELS)}")
     unit = _unit_code(time_unit)
-    cal_end = parse_as_of(calibration_end)
+    cal_end = parse_as_of(calibration_end) if calibration_end is not None else data_end(ws)
     hold_end = parse_as_of(holdout_end) if holdout_end is not None else None
     expr = calibration_summary(ws.table("orders"), cal_end, hold_end, unit)
     summary = expr.to_pandas()
