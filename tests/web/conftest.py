@@ -58,6 +58,7 @@ def shop(tmp_path_factory) -> dict:
     with Workspace.open(root) as ws:
         _key, token = create_key(ws.con, "dashboard tests", "read")
         _ikey, ingest_token = create_key(ws.con, "ingest only", "ingest")
+        _akey, admin_token = create_key(ws.con, "dashboard admin", "admin")
         report = write_report(ws, ARTIFACTS.parent / "report.html")
     con = duckdb.connect(str(root / "segmint.duckdb"), read_only=True)
     try:
@@ -74,6 +75,7 @@ def shop(tmp_path_factory) -> dict:
         "root": root,
         "token": token,
         "ingest_token": ingest_token,
+        "admin_token": admin_token,
         "report": report,
         "big_spenders": big,
         "member": member,

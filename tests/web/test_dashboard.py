@@ -89,6 +89,23 @@ def test_builder_checks_counts_saves_and_lists(signed_in, server, shop):
     assert page.locator("#rule-sample li").count() == min(10, shop["big_spenders"])
     page.screenshot(path=str(ARTIFACTS / "builder-count.png"))
 
+    # Saving writes: like the API, it needs the admin scope; a read key is refused and nothing is saved.
+    page.click("#save-new")
+    page.wait_for_selector("#save-status.error")
+    assert "lacks the 'admin' scope" in page.inner_text("#save-status")
+    assert page.errors == ["Failed to load resource: the server responded with a status of 403 (Forbidden)"]
+    page.errors.clear()  # the refused save's 403, which the browser reports as a console error
+    page.goto(server + "/segments?q=web_big")
+    assert page.locator("tr[data-name=web_big_spenders]").count() == 0
+
+    page.goto(server + "/login?next=/segments/new")
+    page.fill("input[name=key]", shop["admin_token"])
+    page.click("button[type=submit]")
+    page.wait_for_url(server + "/segments/new")
+    page.fill("#seg-name", "web_big_spenders")
+    page.fill("#seg-description", "Spent over 500 in two or more orders")
+    page.locator("#rule-editor").fill("total_spent > 500 and orders_count >= 2")
+    page.wait_for_selector("#rule-status.ok")
     page.click("#save-new")
     page.wait_for_selector("#saved-link", timeout=60_000)
     assert f"with {shop['big_spenders']} members" in page.inner_text("#save-status")

@@ -59,8 +59,11 @@ class MembershipEvaluator(Protocol):
         """The segments to keep current."""
         ...
 
-    def members(self, customer_ids: Sequence[str] | None, as_of: datetime) -> set[tuple[str, str]]:
-        """``(segment, customer_id)`` pairs holding at ``as_of``, among ``customer_ids`` (all if None)."""
+    def members(
+        self, customer_ids: Sequence[str] | None, as_of: datetime, segments: Iterable[str] | None = None
+    ) -> set[tuple[str, str]]:
+        """``(segment, customer_id)`` pairs holding at ``as_of``, among ``customer_ids`` (all if None),
+        of every segment or only of ``segments``."""
         ...
 
 
@@ -250,7 +253,12 @@ class LiveEngine:
         clock = time.perf_counter()
         live = {s.name: s for s in self.evaluator.segments()}
         scope = live if segments is None else {name: live[name] for name in segments if name in live}
-        new = self.evaluator.members(customer_ids, as_of) if scope else set()
+        if not scope:
+            new: set[tuple[str, str]] = set()
+        elif segments is None:
+            new = self.evaluator.members(customer_ids, as_of)
+        else:
+            new = self.evaluator.members(customer_ids, as_of, segments=list(scope))
         self.stats["customers"] += len(customer_ids) if customer_ids is not None else 0
         self.stats["evaluate_s"] += time.perf_counter() - clock
         pairs = sorted((s, c) for s, c in new if s in scope)
@@ -277,7 +285,7 @@ class LiveEngine:
             self._advance(dated, rescan, as_of, shifts)
             if full:
                 self._schedule(full, as_of, shifts)
-        elif segments is None:
+        else:  # a sweep (of every segment, or of saved ones whose windows may be new): everyone
             self._schedule(customer_ids, as_of, shifts)
         self.stats["schedule_s"] += time.perf_counter() - clock
         return changes

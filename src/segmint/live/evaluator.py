@@ -15,7 +15,7 @@ sequences and segment references are exact on every tick.
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 
 import ibis
@@ -30,6 +30,7 @@ from segmint.batch.definitions import (
     dependency_layers,
     load_definitions,
     resolve_rule,
+    with_dependencies,
 )
 from segmint.batch.evaluate import segment_expressions
 from segmint.batch.traits import catalog_for, restrict, rule_traits, trait_settings, workspace_catalog
@@ -140,10 +141,14 @@ class RuleEvaluator:
         return list(self._live)
 
     # -- evaluation ------------------------------------------------------------------------------------
-    def members(self, customer_ids: Sequence[str] | None, as_of: datetime) -> set[tuple[str, str]]:
+    def members(
+        self, customer_ids: Sequence[str] | None, as_of: datetime, segments: Iterable[str] | None = None
+    ) -> set[tuple[str, str]]:
         self.refresh()
         if not self._defs or (customer_ids is not None and not customer_ids):
             return set()
+        if segments is not None:
+            return self._members_of(set(segments), customer_ids, as_of)
         raw = self.ws.con.con
         restricted = customer_ids is not None
         if not restricted or self._population_at is None:
@@ -161,6 +166,53 @@ class RuleEvaluator:
             raw.execute(f'CREATE OR REPLACE TEMP TABLE "{target}" AS {sql}')
         rows = raw.execute(statements[-1][1]).fetchall()
         return {(segment, cid) for segment, cid in rows}
+
+    def _members_of(
+        self, names: set[str], customer_ids: Sequence[str] | None, as_of: datetime
+    ) -> set[tuple[str, str]]:
+        """Members of a few segments (a saved one and its dependants): compiled for them alone, with
+        only the trait groups their rules read, instead of the plan of every segment."""
+        known = {d.name for d in self._defs}
+        defs = with_dependencies(self._defs, names & known)
+        if not defs:
+            return set()
+        con = self.ws.con
+        rules = {d.name: resolve_rule(d) for d in defs}
+        full = workspace_catalog(self.ws)
+        catalog = catalog_for(full, rule_traits(rules.values(), check_context(full, known)))
+        tables: Mapping[str, ir.Table] = {name: con.table(name) for name in CANONICAL}
+        if customer_ids is not None:
+            ids = ibis.memtable(pa.table({"customer_id": pa.array(list(customer_ids), pa.string())}))
+            tables = restrict(tables, ids)
+        traits = None
+        if catalog is not None:
+            from segmint.core.traits import trait_table
+            from segmint.core.traits.predictive import PREDICTIONS_KEY
+
+            sources = dict(tables)
+            if PREDICTIONS_KEY in con.list_tables():
+                sources[PREDICTIONS_KEY] = con.table(PREDICTIONS_KEY)
+            if customer_ids is not None:
+                from segmint.core.traits.value import buyer_population
+
+                sources[RANK_POPULATION] = buyer_population(con.table("orders"), as_of)
+            traits = trait_table(sources, as_of, catalog, self._settings)
+        memberships = con.table("memberships")
+
+        def lookup(name: str) -> ir.Table:
+            return memberships.filter(memberships.segment == ibis.literal(name)).select("customer_id")
+
+        exprs = segment_expressions(defs, traits, tables, as_of, full, None, lookup)
+        parts = [
+            e.select(segment=ibis.literal(n), customer_id=e.customer_id)
+            for n, e in exprs.items()
+            if n in names
+        ]
+        union = ibis.union(*parts, distinct=True) if len(parts) > 1 else parts[0].distinct()
+        rows = union.to_pyarrow()
+        return set(
+            zip(rows.column("segment").to_pylist(), rows.column("customer_id").to_pylist(), strict=True)
+        )
 
     def _build_population(self, as_of: datetime) -> None:
         from segmint.core.traits.value import buyer_population

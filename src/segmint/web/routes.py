@@ -26,7 +26,7 @@ from segmint.live import admin as live_admin
 from segmint.models import pages as model_pages
 from segmint.web import charts
 from segmint.web.reads import data_version, read_view, run_version
-from segmint.web.session import COOKIE, MAX_AGE_S, check_login, current_key, require_scope
+from segmint.web.session import COOKIE, MAX_AGE_S, check_login, current_key, missing_scope
 
 router = APIRouter(include_in_schema=False)
 
@@ -291,7 +291,9 @@ async def save(request: Request, body: SegmentIn) -> JSONResponse:
     """Save a segment from the builder: the same save as ``POST``/``PUT /v1/segments`` (validation,
     atomic write, one live refresh), and like them it needs the ``admin`` scope."""
     key = current_key(request, json=True)
-    require_scope(key, "admin")
+    refused = missing_scope(key, "admin")
+    if refused is not None:
+        return JSONResponse(status_code=403, content={"error": "Forbidden", "message": refused})
     service = request.app.state.service
     data = {"name": body.name, "family": body.family, "rule": body.rule, "description": body.description}
     try:

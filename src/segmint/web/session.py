@@ -11,11 +11,11 @@ import secrets
 import threading
 import time
 
-from fastapi import HTTPException, Request
+from fastapi import Request
 
 from segmint.access.keys import ApiKey
 
-__all__ = ["COOKIE", "LoginRequired", "Sessions", "current_key", "require_scope"]
+__all__ = ["COOKIE", "LoginRequired", "Sessions", "current_key", "missing_scope"]
 
 COOKIE = "segmint_session"
 MAX_AGE_S = 12 * 3600
@@ -65,14 +65,12 @@ def check_login(request: Request, token: str) -> ApiKey | None:
     return key if key is not None and key.allows("read") else None
 
 
-def require_scope(key: ApiKey, scope: str) -> None:
-    """403 unless the signed-in key grants ``scope`` (the same rule as the API's ``require``)."""
-    if not key.allows(scope):
-        raise HTTPException(
-            status_code=403,
-            detail=f"this key ({key.name or key.key_id}) lacks the {scope!r} scope; "
-            f"it has: {', '.join(sorted(key.scopes))}",
-        )
+def missing_scope(key: ApiKey, scope: str) -> str | None:
+    """Why the signed-in key may not do what needs ``scope`` (None if it may): the same rule and words
+    as the API's ``require``, for the dashboard's 403 answers."""
+    if key.allows(scope):
+        return None
+    return f"this key ({key.name or key.key_id}) lacks the {scope!r} scope; it has: {', '.join(sorted(key.scopes))}"
 
 
 def current_key(request: Request, json: bool = False) -> ApiKey:
