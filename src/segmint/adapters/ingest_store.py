@@ -32,7 +32,7 @@ from segmint.core.identity import IdentityLinks, identity_map
 from segmint.core.schema import CUSTOMERS, EVENTS, IDENTITIES
 from segmint.core.traits.events import stitched_events
 
-__all__ = ["IngestStore"]
+__all__ = ["IngestStore", "identity_map_sql"]
 
 _IDENTITIES_ARROW = IDENTITIES.schema.to_pyarrow()
 _STUB_SCHEMA = pa.schema([("customer_id", pa.string()), ("source", pa.string())])
@@ -45,6 +45,12 @@ def _sql(expr: ir.Expr) -> str:
 
 def _identities() -> ir.Table:
     return ibis.table(IDENTITIES.schema, name=IDENTITIES.name)
+
+
+def identity_map_sql(as_of: datetime | None = None) -> str:
+    """DuckDB SQL of :func:`~segmint.core.identity.identity_map` over the stored ``identities`` table
+    (``anonymous_id, customer_id, linked_at``), for statements that stitch in SQL (e.g. a CTE)."""
+    return _sql(identity_map(_identities(), as_of))
 
 
 def _q(name: str) -> str:
@@ -69,7 +75,7 @@ class IngestStore:
 
     def identity_links(self, as_of: datetime | None = None) -> IdentityLinks:
         """Every anonymous id's winning link known at ``as_of`` (all links if None)."""
-        rows = self.con.execute(_sql(identity_map(_identities(), as_of))).fetchall()
+        rows = self.con.execute(identity_map_sql(as_of)).fetchall()
         return IdentityLinks.of_winners(
             [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows], as_of
         )
