@@ -1,13 +1,14 @@
 """Segments see the stitched customer: anonymous events linked by identify count for the customer, in
-rules exactly as in traits."""
+rules exactly as in traits, from the time of the link on (segmint.core.identity)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pyarrow as pa
 
 from segmint.batch import pipeline, reads, select
+from segmint.batch.traits import compute_traits
 from segmint.core.schema import CUSTOMERS, EVENTS, IDENTITIES
 
 AS_OF = datetime(2025, 6, 30, 12)
@@ -53,3 +54,28 @@ def test_anonymous_views_count_for_the_linked_customer(workspace):
     assert select.count_rule(workspace, "did product_viewed within 30d", AS_OF) == 3
     traits = workspace.table("traits").to_pandas().set_index("customer_id")
     assert traits.loc["bob", "product_views_30d"] == 2
+
+
+def _late_link_shop(workspace):
+    """bob browses anonymously on June 21 and 22; his identify call comes a day after AS_OF."""
+    _load(workspace, CUSTOMERS, [{"customer_id": c} for c in ("alice", "bob")])
+    _load(workspace, EVENTS, [_view("e1", 21, anon="a-bob"), _view("e2", 22, anon="a-bob")])
+    linked = AS_OF + timedelta(days=1)
+    _load(workspace, IDENTITIES, [{"anonymous_id": "a-bob", "customer_id": "bob", "linked_at": linked}])
+    return linked
+
+
+def test_a_link_counts_in_traits_only_from_its_time_on(workspace):
+    """Point in time: as of AS_OF the identify call has not happened, so the anonymous browsing belongs
+    to nobody; as of a time after it, the same (earlier) browsing is bob's."""
+    linked = _late_link_shop(workspace)
+    for as_of, views in ((AS_OF, 0), (linked, 2)):
+        compute_traits(workspace, as_of)
+        traits = workspace.table("traits").to_pandas().set_index("customer_id")
+        assert traits.loc["bob", "product_views_30d"] == views, as_of
+
+
+def test_a_link_counts_in_rules_only_from_its_time_on(workspace):
+    linked = _late_link_shop(workspace)
+    assert select.count_rule(workspace, "did product_viewed within 30d", linked) == 1
+    assert select.count_rule(workspace, "did product_viewed within 30d", AS_OF) == 0

@@ -221,7 +221,7 @@ EVENTS = [
         os="Linux",
         browser="Firefox",
     ),
-    # c3 browses anonymously (a3); the identify call linking a3 to c3 comes after T.
+    # c3 browses anonymously (a3); the identify call linking a3 to c3 comes after that browsing, before T.
     _ev(
         "e20",
         "product_viewed",
@@ -252,9 +252,11 @@ EVENTS = [
     _ev("e24", "unsubscribed", dt(2025, 6, 20), customer="c2", channel="email"),
 ]
 
+# a3 is a shared device: linked to c9 first, then to c3. As of T the later link (c3's) holds it and
+# stitches a3's earlier browsing; a link made after T would not count as of T (segmint.core.identity).
 IDENTITIES = [
     dict(anonymous_id="a3", customer_id="c9", linked_at=dt(2025, 1, 1)),
-    dict(anonymous_id="a3", customer_id="c3", linked_at=dt(2025, 7, 1)),
+    dict(anonymous_id="a3", customer_id="c3", linked_at=dt(2025, 6, 29)),
 ]
 
 ROWS = {

@@ -104,7 +104,7 @@ AT_T = {
         )
     },
     # behavioral. c1 sessions: 7d s1 s3 (s2 exactly 7d old is out); 30d + s2 s5 s6; 90d + s4 s0.
-    # c3 is the stitched anonymous a3 (linked after T); a4 is never linked.
+    # c3 is the stitched anonymous a3 (linked after its browsing, before T); a4 is never linked.
     "sessions_7d": row(2, 0, 1, 0, 0, 0),
     "sessions_30d": row(5, 0, 1, 0, 0, 0),
     "sessions_90d": row(7, 0, 1, 0, 0, 0),

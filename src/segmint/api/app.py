@@ -2,7 +2,7 @@
 
 The app is a set of routers over one :class:`~segmint.live.service.Service`. Other parts (the web
 dashboard) add their pages with ``extra_routers``/``configure`` or later with ``app.include_router``;
-``app.state.service`` gives them the workspace and the read cursors.
+``app.state.service`` gives them the workspace and per-thread read views.
 """
 
 from __future__ import annotations

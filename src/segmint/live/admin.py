@@ -35,6 +35,7 @@ def save_segment(service: Any, data: Mapping[str, Any], mode: admin.Mode) -> dic
         admin.restore(saved)
         service.evaluator.refresh(force=True)
         raise
+    service.bump()
     name = saved.definition.name
     return {
         **saved.definition.to_mapping(),
@@ -49,4 +50,6 @@ def delete_segment(service: Any, name: str) -> int:
     version = current_versions(ws).get(name)
     admin.delete_segment(ws, name)
     service.evaluator.refresh(force=True)
-    return len(service.live.retire(name, version, _now()))
+    exited = len(service.live.retire(name, version, _now()))
+    service.bump()
+    return exited

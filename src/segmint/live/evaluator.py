@@ -22,6 +22,16 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
+from segmint.adapters.live_plan import (
+    IDS,
+    POPULATION,
+    compile_backend,
+    create_scratch,
+    materialise,
+    run_plan,
+    set_ids,
+    stage_shape,
+)
 from segmint.adapters.workspace import Workspace
 from segmint.batch.definitions import (
     check_context,
@@ -43,11 +53,8 @@ from segmint.live.sql_template import SqlTemplate, learn_offsets
 
 __all__ = ["RuleEvaluator", "rule_shifts"]
 
-IDS = "_segmint_live_ids"
-# Every buyer's orders aggregate, which RFM scores of touched customers are ranked against (see
-# segmint.core.traits.value.buyer_population). Orders only change by import, never through the
-# service, so it is built once and rebuilt at every sweep.
-POPULATION = "_segmint_live_rfm_population"
+# The buyer population (POPULATION) RFM scores of touched customers rank against: orders only change by
+# import, never through the service, so it is built once and rebuilt at every sweep.
 
 
 def rule_shifts(rule: n.Rule) -> set[timedelta]:
@@ -81,7 +88,7 @@ class RuleEvaluator:
         # Compiling runs on its own cursor (and may run on any thread, one at a time) so the writer's
         # connection is only busy while statements execute.
         self._lock = threading.RLock()
-        self._compile_con = ibis.duckdb.from_connection(ws.con.con.cursor())
+        self._compile_con = compile_backend(ws)
         self._population_at: datetime | None = None
 
     # -- definitions -----------------------------------------------------------------------------------
@@ -149,23 +156,12 @@ class RuleEvaluator:
             return set()
         if segments is not None:
             return self._members_of(set(segments), customer_ids, as_of)
-        raw = self.ws.con.con
         restricted = customer_ids is not None
         if not restricted or self._population_at is None:
             self._build_population(as_of)
         if restricted:
-            self._ensure_ids_table()
-            raw.execute(f"DELETE FROM {IDS}")
-            raw.register(
-                "_segmint_live_ids_in", pa.table({"customer_id": pa.array(list(customer_ids), pa.string())})
-            )
-            raw.execute(f"INSERT INTO {IDS} SELECT DISTINCT customer_id FROM _segmint_live_ids_in")
-            raw.unregister("_segmint_live_ids_in")
-        statements = self._statements(restricted, as_of)
-        for target, sql in statements[:-1]:
-            raw.execute(f'CREATE OR REPLACE TEMP TABLE "{target}" AS {sql}')
-        rows = raw.execute(statements[-1][1]).fetchall()
-        return {(segment, cid) for segment, cid in rows}
+            set_ids(self.ws, customer_ids)
+        return run_plan(self.ws, self._statements(restricted, as_of))
 
     def _members_of(
         self, names: set[str], customer_ids: Sequence[str] | None, as_of: datetime
@@ -219,14 +215,11 @@ class RuleEvaluator:
 
         with self._lock:
             sql = self._compile_con.compile(buyer_population(self._compile_con.table("orders"), as_of))
-        self.ws.con.con.execute(f'CREATE OR REPLACE TEMP TABLE "{POPULATION}" AS {sql}')
+        materialise(self.ws, POPULATION, sql)
         self._population_at = as_of
 
-    def _ensure_ids_table(self) -> None:
-        self.ws.con.con.execute(f"CREATE TEMP TABLE IF NOT EXISTS {IDS} (customer_id VARCHAR)")
-
     def close(self) -> None:
-        self._compile_con.con.close()
+        self._compile_con.disconnect()
 
     def prepare(self, as_of: datetime) -> None:
         """Learn the restricted plan's template for ``as_of``'s day ahead of time (any thread), so the
@@ -298,21 +291,16 @@ class RuleEvaluator:
         created by the statements themselves, so the texts only name stable tables; the compile cursor
         gets empty copies of them to know their columns."""
         con = self._compile_con
-        raw = con.con
         tables: Mapping[str, ir.Table] = {name: con.table(name) for name in CANONICAL}
         if restricted:
-            raw.execute(f"CREATE TEMP TABLE IF NOT EXISTS {IDS} (customer_id VARCHAR)")
-            raw.execute(
-                f"CREATE TEMP TABLE IF NOT EXISTS {POPULATION} (customer_id VARCHAR, "
-                "last_order_at TIMESTAMP, orders_count BIGINT, total_spent DOUBLE)"
-            )
+            create_scratch(con)
             tables = {**restrict(tables, con.table(IDS)), RANK_POPULATION: con.table(POPULATION)}
         out: list[tuple[str | None, str]] = []
 
         def stage(target: str, expr: ir.Table) -> ir.Table:
             sql = con.compile(expr)
             out.append((target, sql))
-            raw.execute(f'CREATE OR REPLACE TEMP TABLE "{target}" AS SELECT * FROM ({sql}) LIMIT 0')
+            stage_shape(con, target, sql)
             return con.table(target)
 
         traits = None

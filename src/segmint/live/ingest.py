@@ -26,8 +26,10 @@ from typing import Any
 
 import pyarrow as pa
 
+from segmint.adapters.ingest_store import IngestStore
 from segmint.adapters.workspace import Workspace
-from segmint.core.schema import CUSTOMERS, EVENTS, IDENTITIES
+from segmint.core.identity import IdentityLinks
+from segmint.core.schema import EVENTS
 from segmint.live.profile_store import ProfileStore
 from segmint.live.recent_events import PROFILE_EVENT_COLUMNS, RecentEvents
 from segmint.live.tracking import EVENT_COLUMNS, Rows
@@ -78,14 +80,16 @@ class Ingestor:
         before_write: Callable[[], None] | None = None,
     ) -> None:
         self.ws = ws
-        self.raw = ws.con.con  # the DuckDB connection; only ever used on the executor's thread
+        self.store = IngestStore(ws)  # the DuckDB statements; only ever used on the executor's thread
         self.executor = executor
         self.on_commit = on_commit
         self.recent = recent
         self.profiles = profiles
         self.before_write = before_write  # e.g. the service's back-pressure from live evaluation
         self.seen: set[str] = set()
-        self.links: dict[str, str] = {}
+        # Anonymous id -> customer of its winning link over every stored link (segmint.core.identity),
+        # kept equal to identity_map over the identities table as new links commit.
+        self.links = IdentityLinks()
         self.customers: set[str] = set()
         self._pending: list[_Pending] = []
         self._lock = threading.Lock()
@@ -99,45 +103,19 @@ class Ingestor:
     # -- start -------------------------------------------------------------------------------------
     def load(self) -> None:
         """Read what is already stored (event ids, identity links, customer ids). Runs on the writer."""
-        raw = self.raw
-        row = raw.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()")
-        path = row.fetchone()
-        self.wal_path = f"{path[0]}.wal" if path and path[0] else None
-        self.seen = {r[0] for r in raw.execute("SELECT event_id FROM events").fetchall()}
-        self.links = dict(
-            raw.execute(
-                "SELECT anonymous_id, arg_max(customer_id, linked_at) FROM identities GROUP BY anonymous_id"
-            ).fetchall()
-        )
-        self.customers = {r[0] for r in raw.execute("SELECT customer_id FROM customers").fetchall()}
+        store = self.store
+        self.wal_path = store.wal_path()
+        self.seen = store.event_ids()
+        self.links = store.identity_links()
+        self.customers = store.customer_ids()
 
     def preload_recent(self) -> None:
         """Fill the recent-events cache with every customer's latest events (stitched), if they fit."""
         if self.recent is None:
             return
-        raw = self.raw
-        owners = raw.execute("SELECT count(DISTINCT customer_id) FROM events").fetchone()[0]
-        if owners > self.recent.max_customers:
+        if self.store.customers_with_events() > self.recent.max_customers:
             return
-        cols = ", ".join(f"e.{c}" for c in PROFILE_EVENT_COLUMNS)
-        result = raw.execute(
-            f"""
-            WITH links AS (
-                SELECT anonymous_id, arg_max(customer_id, linked_at) AS customer_id FROM identities GROUP BY 1
-            )
-            SELECT coalesce(e.customer_id, l.customer_id) AS owner, {cols}
-            FROM events e LEFT JOIN links l ON e.customer_id IS NULL AND e.anonymous_id = l.anonymous_id
-            WHERE coalesce(e.customer_id, l.customer_id) IS NOT NULL
-            QUALIFY row_number() OVER (
-                PARTITION BY coalesce(e.customer_id, l.customer_id) ORDER BY e.occurred_at DESC, e.event_id DESC
-            ) <= $depth
-            """,
-            {"depth": self.recent.depth},
-        )
-        by_customer: dict[str, list[dict[str, Any]]] = {}
-        for row in result.fetchall():
-            by_customer.setdefault(row[0], []).append(dict(zip(PROFILE_EVENT_COLUMNS, row[1:], strict=True)))
-        self.recent.preload(by_customer)
+        self.recent.preload(self.store.latest_events(self.recent.depth, PROFILE_EVENT_COLUMNS))
 
     # -- requests ----------------------------------------------------------------------------------
     def submit(self, rows: Rows) -> Future:
@@ -190,11 +168,8 @@ class Ingestor:
             return
         if size < self.checkpoint_bytes or (self._pending and size < 4 * self.checkpoint_bytes):
             return
-        try:
-            self.raw.execute("CHECKPOINT")
+        if self.store.checkpoint():  # False: another transaction in the way, DuckDB checkpoints later
             self.checkpoints += 1
-        except Exception:  # another transaction in the way: DuckDB checkpoints later on its own
-            return
 
     def _write(
         self, group: list[_Pending]
@@ -202,15 +177,16 @@ class Ingestor:
         columns: dict[str, list[Any]] = {c: [] for c in EVENT_COLUMNS}
         new_ids: set[str] = set()
         links: list[tuple[str, str, datetime]] = []
-        new_links: dict[str, str] = {}
+        offered: set[tuple[str, str]] = set()
         customers: list[dict[str, Any]] = []
         for p in group:
             rows = p.rows
             p.result.accepted = len(rows.message_ids)
             for anon, cust, at in rows.links:
-                if self.links.get(anon) != cust and new_links.get(anon) != cust:
+                # The winning pair is stored already; a pair repeated in the group keeps its first time.
+                if self.links.get(anon) != cust and (anon, cust) not in offered:
+                    offered.add((anon, cust))
                     links.append((anon, cust, at))
-                    new_links[anon] = cust
             customers.extend(rows.customers)
             ev = rows.events
             ids = ev["event_id"]
@@ -233,79 +209,65 @@ class Ingestor:
             for c in EVENT_COLUMNS:
                 values = ev[c]
                 columns[c].extend([values[i] for i in keep])
-        # Events are stored as sent; traits stitch anonymous events to customers through identities, so
-        # an anonymous event touches the customer its anonymous id is (or is now) linked to.
-        all_links = {**self.links, **new_links} if new_links else self.links
-        cust_col, anon_col = columns["customer_id"], columns["anonymous_id"]
-        touched = {c for c in cust_col if c is not None}
-        touched.update(
-            all_links[a] for c, a in zip(cust_col, anon_col, strict=True) if c is None and a in all_links
-        )
-        touched.update(c for _, c, _ in links)
-        touched.update(self.links[a] for a, _, _ in links if a in self.links)  # a re-linked id moves away
-        touched.update(r["customer_id"] for r in customers)
-        relinked = {c for _, c, _ in links} | {self.links[a] for a, _, _ in links if a in self.links}
-        # Who each new event belongs to (its customer, or the customer its anonymous id is linked to).
-        owners = (
-            [c if c is not None else all_links.get(a) for c, a in zip(cust_col, anon_col, strict=True)]
-            if any(c is None for c in cust_col)
-            else cust_col
-        )
-        dated = (owners, columns["occurred_at"])
-        # A customer first seen here gets a customers row (source api, no creation time): segments are
-        # evaluated over the customers table, as in the Segment spec every userId is a profile.
-        unknown = sorted(touched - self.customers)
 
-        raw = self.raw
-        raw.execute("BEGIN TRANSACTION")
-        try:
+        store = self.store
+        with store.transaction():
+            # Links first: which pairs are new decides who the anonymous events below belong to.
+            inserted = store.insert_new_links(links) if links else []
+            won = self.links.challenged_by(inserted)
+            base = self.links.customer_of
+            previous = {a: base[a] for a in won if a in base}
+            moved = {a: c for a, (c, _) in won.items() if previous.get(a) != c}
+            # Events are stored as sent; traits stitch anonymous events to customers through identities,
+            # so an anonymous event touches the customer its anonymous id is (or is now) linked to.
+            cust_col, anon_col = columns["customer_id"], columns["anonymous_id"]
+            touched = {c for c in cust_col if c is not None}
+            if any(c is None for c in cust_col):
+                # Who each new event belongs to (its customer, or its anonymous id's winning link's).
+                owners = [
+                    c if c is not None else (moved[a] if a in moved else base.get(a))
+                    for c, a in zip(cust_col, anon_col, strict=True)
+                ]
+                touched.update(o for o in owners if o is not None)
+            else:
+                owners = cust_col
+            # A customer whose link now wins gains the anonymous past; the one it displaced loses it.
+            relinked = set(moved.values()) | {previous[a] for a in moved if a in previous}
+            touched |= relinked
+            touched.update(c for _, c, _ in links)  # every userId named by a link gets a customers row
+            touched.update(r["customer_id"] for r in customers)
+            # A customer first seen here gets a customers row (source api): segments are evaluated over
+            # the customers table, as in the Segment spec every userId is a profile. It exists from its
+            # earliest event or link in the group (else from now), so a run as of an earlier time does not
+            # see it yet, as the live engine did not.
+            unknown = sorted(touched - self.customers)
             if new_ids:
-                raw.register("_ingest_events", pa.table(columns, schema=_EVENTS_SCHEMA))
-                raw.execute("INSERT INTO events BY NAME SELECT * FROM _ingest_events")
-                raw.unregister("_ingest_events")
+                store.insert_events(pa.table(columns, schema=_EVENTS_SCHEMA))
             if unknown:
-                stub = pa.table(
-                    {"customer_id": unknown, "source": ["api"] * len(unknown)},
-                    schema=pa.schema([("customer_id", pa.string()), ("source", pa.string())]),
+                store.insert_customer_stubs(
+                    unknown, _first_seen(unknown, owners, columns["occurred_at"], links)
                 )
-                raw.register("_ingest_new_customers", stub)
-                raw.execute("INSERT INTO customers BY NAME SELECT * FROM _ingest_new_customers")
-                raw.unregister("_ingest_new_customers")
-            if links:
-                self._link(links)
             if customers:
                 self._upsert_customers(customers)
-            raw.execute("COMMIT")
-        except BaseException:
-            raw.execute("ROLLBACK")
-            raise
         committed_at = _now()
-        previous = {a: self.links[a] for a, _, _ in links if a in self.links}
+        dated = (owners, columns["occurred_at"])
         self.seen.update(new_ids)
-        self.links.update(new_links)
+        self.links.update(won)
         self.customers.update(unknown)
         for p in group:  # identify/alias ids count as seen too, so their retries are recognised
             self.seen.update(p.rows.message_ids)
-        if self.recent is not None and links:
-            moved = {c for _, c, _ in links} | {old for a, _, _ in links if (old := previous.get(a))}
-            self.recent.forget(moved)
+        if self.recent is not None and relinked:
+            self.recent.forget(relinked)
         if self.recent is not None and new_ids:
             self._remember(columns, owners)
         if self.profiles is not None:
-            if links:
-                self.profiles.linked((a, c) for a, c, _ in links)
+            if inserted:
+                self.profiles.linked((a, c) for a, c, _ in inserted)
             changed = sorted(set(unknown) | {r["customer_id"] for r in customers})
             if changed:
-                self.profiles.customers_changed(self._customer_rows(changed))
+                self.profiles.customers_changed(self.store.customer_rows(changed))
         self.commits += 1
         return touched, committed_at, dated, relinked
-
-    def _customer_rows(self, ids: list[str]) -> list[dict[str, Any]]:
-        result = self.raw.execute(
-            "SELECT * FROM customers WHERE customer_id IN (SELECT UNNEST($ids::VARCHAR[]))", {"ids": ids}
-        )
-        names = [d[0] for d in result.description]
-        return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
 
     def _remember(self, columns: dict[str, list[Any]], owners: list[str | None]) -> None:
         """Hand the committed events of customers whose recent events are cached to that cache."""
@@ -319,24 +281,6 @@ class Ingestor:
                 by_customer.setdefault(owner, []).append(dict(zip(names, values, strict=True)))
         self.recent.append(by_customer)
 
-    def _link(self, links: list[tuple[str, str, datetime]]) -> None:
-        """Store new identity links (traits then attribute the anonymous past events to the customer)."""
-        table = pa.table(
-            {
-                "anonymous_id": [a for a, _, _ in links],
-                "customer_id": [c for _, c, _ in links],
-                "linked_at": [t for _, _, t in links],
-            },
-            schema=IDENTITIES.schema.to_pyarrow(),
-        )
-        raw = self.raw
-        raw.register("_ingest_links", table)
-        raw.execute(
-            "INSERT INTO identities BY NAME SELECT l.* FROM _ingest_links l "
-            "ANTI JOIN identities i ON i.anonymous_id = l.anonymous_id AND i.customer_id = l.customer_id"
-        )
-        raw.unregister("_ingest_links")
-
     def _upsert_customers(self, updates: list[dict[str, Any]]) -> None:
         """Apply identify traits in order: each call sets only the columns it names; unknown traits merge
         into the stored ``attributes`` JSON."""
@@ -348,17 +292,9 @@ class Ingestor:
                     row.setdefault("attributes", {}).update(value)
                 else:
                     row[key] = value
-        raw = self.raw
         with_attrs = [cid for cid, row in merged.items() if "attributes" in row]
         if with_attrs:
-            raw.register("_ingest_ids", pa.table({"customer_id": with_attrs}))
-            stored = dict(
-                raw.execute(
-                    "SELECT c.customer_id, c.attributes FROM customers c SEMI JOIN _ingest_ids i "
-                    "USING (customer_id)"
-                ).fetchall()
-            )
-            raw.unregister("_ingest_ids")
+            stored = self.store.stored_attributes(with_attrs)
             for cid in with_attrs:
                 try:
                     before = json.loads(stored.get(cid) or "{}")
@@ -372,13 +308,23 @@ class Ingestor:
         by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         for row in merged.values():
             by_columns.setdefault(tuple(sorted(row)), []).append(row)
-        arrow_schema = CUSTOMERS.schema.to_pyarrow()
         for cols, rows in by_columns.items():
-            schema = pa.schema([arrow_schema.field(c) for c in cols])
-            raw.register("_ingest_customers", pa.Table.from_pylist(rows, schema=schema))
-            sets = ", ".join(f'"{c}" = s."{c}"' for c in cols if c != "customer_id")
-            raw.execute(
-                f"UPDATE customers SET {sets} FROM _ingest_customers s "
-                "WHERE customers.customer_id = s.customer_id"
-            )
-            raw.unregister("_ingest_customers")
+            self.store.update_customers(cols, rows)
+
+
+def _first_seen(
+    ids: list[str],
+    owners: list[str | None],
+    times: list[datetime],
+    links: list[tuple[str, str, datetime | None]],
+) -> list[datetime]:
+    """When each new customer was first seen: its earliest event or identity link of the group, or now."""
+    first: dict[str, datetime] = {}
+    for owner, at in zip(owners, times, strict=True):
+        if owner is not None and at is not None and (owner not in first or at < first[owner]):
+            first[owner] = at
+    for _, customer, at in links:
+        if at is not None and (customer not in first or at < first[customer]):
+            first[customer] = at
+    now = _now()
+    return [first.get(c, now) for c in ids]

@@ -2,13 +2,20 @@
 
 Threads and loops:
 
-* the *writer*: a single thread that owns the DuckDB connection for every write (group-committed ingest,
-  live evaluations, outbox updates, keys, webhooks). One writer is what makes the event-id set and the
-  change sequence authoritative and the transactions simple;
-* *readers*: request handlers read through per-thread DuckDB cursors of the same database (MVCC
-  snapshots of committed data), so a profile lookup never waits behind a commit;
-* the event loop runs the live scheduler (ticks when customers were touched or a due time arrives, sweeps
-  periodically), the webhook deliverer, and the change-stream fan-out.
+* the *writer*: a single thread that owns the DuckDB connection for ingest writes (group-committed
+  events, identities and customers) and keys. One writer is what makes the event-id set authoritative
+  and the transactions simple;
+* the *live* thread owns a second connection (a cursor on the same database) for evaluations, changes,
+  memberships, history, the outbox and webhooks; it is what makes the change sequence authoritative;
+* *readers*: request handlers read through per-thread read views (a cursor each: MVCC snapshots of
+  committed data), so a profile lookup never waits behind a commit;
+* the live clock runs on a thread of its own, the webhook deliverer on its own event loop, and the
+  change-stream fan-out on the main event loop.
+
+The service runs on DuckDB only (it relies on concurrent transactions on one database, Arrow
+registration and write-ahead-log control); it refuses any other engine before starting anything. Every
+statement it runs lives in the adapters (``segmint.adapters.ingest_store``, ``outbox_store``,
+``profile_reads``, ``duckdb_handle``).
 """
 
 from __future__ import annotations
@@ -26,14 +33,19 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
-import ibis
-import pyarrow as pa
-
-from segmint.access.keys import KeyRing, list_keys
+from segmint.access.keys import ApiKey, KeyRing, create_key, list_keys, revoke_key
+from segmint.adapters import outbox_store
+from segmint.adapters.duckdb_handle import (
+    cursor_workspace,
+    duckdb_connection,
+    refuse_other_engines,
+    set_checkpoint_threshold,
+    table_exists,
+)
 from segmint.adapters.read_view import ReadView
-from segmint.adapters.store import TableStore
 from segmint.adapters.webhooks import Deliverer, Delivery, DeliveryResult, RetryPolicy
-from segmint.adapters.workspace import Workspace
+from segmint.adapters.workspace import Workspace, find_root
+from segmint.live import subscriptions
 from segmint.live.engine import Change, LiveEngine, MembershipEvaluator, OutboxItem
 from segmint.live.ingest import Ingestor
 from segmint.live.profile_store import ProfileStore
@@ -75,13 +87,21 @@ class Service:
         settings: ServiceSettings | None = None,
     ) -> None:
         self.settings = settings or ServiceSettings()
+        # DuckDB only: refused from the settings before connecting (a Spark workspace would start a JVM
+        # first), and from the connection itself for an engine given some other way.
+        refuse_other_engines(find_root(workspace_dir))
         self.ws = Workspace.open(workspace_dir)  # raises a clear error if another process holds it
+        try:
+            duckdb_connection(self.ws)
+        except BaseException:
+            self.ws.close()
+            raise
         self.writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="segmint-writer")
         # Live evaluation has its own thread and connection (a cursor on the same database): DuckDB runs
         # both transactions concurrently (they write different tables), so acknowledgements never wait
         # behind an evaluation.
         self.live_exec = ThreadPoolExecutor(max_workers=1, thread_name_prefix="segmint-live")
-        self.live_ws = workspace_view(self.ws)
+        self.live_ws = cursor_workspace(self.ws)
         if evaluator_factory is None:
             from segmint.live.evaluator import RuleEvaluator
 
@@ -117,13 +137,14 @@ class Service:
         self._results: list[DeliveryResult] = []
         self.deliverer: Deliverer | None = None
         self.started_at = utcnow()
+        self.saves = 0
 
     # -- lifecycle ---------------------------------------------------------------------------------
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
         await self.on_writer(self._load)
         await self.on_live(self.live.load)
-        await self.on_live(self.profiles.load_memberships, self.live_ws.con.con)
+        await self.on_live(self.profiles.load_memberships, self.live_ws)
         self.live.listeners.append(lambda changes, _outbox: self.profiles.apply(changes))
         self.live.listeners.append(self._on_changes)
         self._start_deliverer()
@@ -220,11 +241,11 @@ class Service:
         if self.settings.checkpoint_mb > 0:
             # The writer checkpoints when the log reaches checkpoint_mb (see Ingestor); DuckDB's own
             # threshold only backs it up.
-            self.ws.con.con.execute(f"SET checkpoint_threshold = '{int(self.settings.checkpoint_mb) * 8}MB'")
+            set_checkpoint_threshold(self.ws, int(self.settings.checkpoint_mb) * 8)
             self.ingestor.checkpoint_bytes = int(self.settings.checkpoint_mb) << 20
         self.ingestor.load()
         self.ingestor.preload_recent()
-        self.profiles.load_customers(self.ws.con.con)
+        self.profiles.load_customers(self.ws)
         self.keys.replace(list_keys(self.ws.con))
 
     # -- threads -----------------------------------------------------------------------------------
@@ -236,14 +257,12 @@ class Service:
         """Run ``fn`` on the live-evaluation thread (the owner of ``live_ws``'s connection)."""
         return await asyncio.wrap_future(self.live_exec.submit(fn, *args))
 
-    def cursor(self):
-        """This thread's read cursor (a DuckDB connection sharing the database, seeing committed data)."""
-        cur = getattr(self._local, "cursor", None)
-        if cur is None:
-            cur = self.ws.con.con.cursor()
-            cur.execute("SET TimeZone = 'UTC'")
-            self._local.cursor = cur
-        return cur
+    def read_view(self) -> ReadView:
+        """This thread's read view: a read-only workspace on a cursor of the database (committed data)."""
+        view = getattr(self._local, "view", None)
+        if view is None:
+            view = self._local.view = ReadView.of(self.ws)
+        return view
 
     def has_table(self, name: str) -> bool:
         """Whether a table exists (batch runs create ``traits`` later); checked at most every 5 s."""
@@ -251,29 +270,76 @@ class Service:
         cached = self._tables_seen.get(name)
         if cached is not None and (cached[0] or now - cached[1] < 5):
             return cached[0]
-        found = bool(
-            self.cursor()
-            .execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND NOT temporary", [name])
-            .fetchone()[0]
-        )
+        found = table_exists(self.read_view(), name)
         self._tables_seen[name] = (found, now)
         return found
 
+    async def query(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn(view, *args)`` on a worker thread with that thread's :meth:`read_view` (use cases and
+        adapters take the view as their workspace)."""
+        return await asyncio.to_thread(lambda: fn(self.read_view().refresh(self.data_version()), *args))
+
+    def data_version(self) -> tuple:
+        """What read results depend on: ingest commits, membership changes and saved definitions. A read
+        view's memos (run times, the trait catalog) last until it moves on."""
+        return (self.ingestor.commits, self.live.next_seq, self.saves)
+
+    def bump(self) -> None:
+        """A definition was saved or deleted: what was read before may be stale."""
+        self.saves += 1
+
+    def cursor(self) -> Any:
+        """This thread's read cursor: the raw DuckDB connection under :meth:`read_view`, for callers
+        that still run their own SQL (new code reads through :meth:`query` and the adapters)."""
+        return duckdb_connection(self.read_view())
+
     async def read(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run ``fn(cursor, *args)`` on a worker thread with a read cursor."""
+        """Run ``fn(cursor, *args)`` on a worker thread with that thread's :meth:`cursor`."""
         return await asyncio.to_thread(lambda: fn(self.cursor(), *args))
 
-    def view(self) -> ReadView:
-        """This thread's read view of the workspace (a use case reads through it as through a workspace)."""
-        view = getattr(self._local, "view", None)
-        if view is None:
-            view = self._local.view = ReadView(self.ws, self.cursor())
-        return view.refresh((self.ingestor.commits, self.live.next_seq))
+    # -- admin operations (each also refreshes what the service holds in memory) ------------------------
+    async def create_key(self, name: str, scopes: list[str]) -> tuple[ApiKey, str]:
+        def work() -> tuple[ApiKey, str]:
+            created = create_key(self.ws.con, name, scopes)
+            self.keys.replace(list_keys(self.ws.con))
+            return created
 
-    async def read_view(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run ``fn(view, *args)`` on a worker thread with this thread's read view: how routes call the
-        use cases."""
-        return await asyncio.to_thread(lambda: fn(self.view(), *args))
+        return await self.on_writer(work)
+
+    async def list_keys(self) -> list[ApiKey]:
+        return await self.on_writer(list_keys, self.ws.con)
+
+    async def revoke_key(self, key_id: str) -> ApiKey:
+        def work() -> ApiKey:
+            key = revoke_key(self.ws.con, key_id)
+            self.keys.replace(list_keys(self.ws.con))
+            return key
+
+        return await self.on_writer(work)
+
+    async def create_webhook(self, url: str, segment: str | None, kinds: list[str]) -> dict:
+        """Subscribe a URL (the answer holds its signing secret); the live engine hears of it at once."""
+
+        def work() -> dict:
+            hook = subscriptions.create_webhook(self.live_ws, url, segment, kinds)
+            self.live.reload_webhooks()
+            return hook
+
+        return await self.on_live(work)
+
+    async def delete_webhook(self, webhook_id: str) -> None:
+        def work() -> None:
+            subscriptions.delete_webhook(self.live_ws, webhook_id)
+            self.live.reload_webhooks()
+
+        await self.on_live(work)
+
+    async def retry_delivery(self, webhook_id: str, delivery_id: str) -> None:
+        """Put a failed or dead delivery back in line and hand it to the deliverer now."""
+        url, secret, payload, attempts = await self.on_live(
+            subscriptions.retry_delivery, self.live_ws, webhook_id, delivery_id
+        )
+        self.deliver(Delivery(delivery_id, url, secret, payload, attempts, time.time()))
 
     # -- live ----------------------------------------------------------------------------------------
     def _on_commit(
@@ -389,11 +455,7 @@ class Service:
 
     # -- webhooks outbox ------------------------------------------------------------------------------
     def _pending_deliveries(self) -> list[Delivery]:
-        rows = self.live_ws.con.con.execute(
-            "SELECT o.delivery_id, w.url, w.secret, o.payload, o.attempts, o.next_attempt_at "
-            "FROM outbox o JOIN webhooks w USING (webhook_id) "
-            "WHERE o.status IN ('pending', 'failed') AND w.active ORDER BY o.created_at"
-        ).fetchall()
+        rows = outbox_store.outstanding_deliveries(self.live_ws)
         return [
             Delivery(d, url, secret, payload.encode(), attempts or 0, _epoch(next_at))
             for d, url, secret, payload, attempts, next_at in rows
@@ -414,7 +476,8 @@ class Service:
             results, self._results = self._results, []
         if not results:
             return
-        table = pa.table(
+        outbox_store.record_delivery_results(
+            self.live_ws,
             {
                 "delivery_id": [r.delivery_id for r in results],
                 "status": [r.status for r in results],
@@ -424,43 +487,7 @@ class Service:
                 "last_error": [r.last_error for r in results],
                 "finished_at": [_naive(r.finished_at) for r in results],
             },
-            schema=pa.schema(
-                [
-                    ("delivery_id", pa.string()),
-                    ("status", pa.string()),
-                    ("attempts", pa.int64()),
-                    ("next_attempt_at", pa.timestamp("us")),
-                    ("last_status", pa.int64()),
-                    ("last_error", pa.string()),
-                    ("finished_at", pa.timestamp("us")),
-                ]
-            ),
         )
-        raw = self.live_ws.con.con
-        raw.register("_outbox_results", table)
-        try:
-            # A delivery's latest result wins (results arrive in order).
-            raw.execute(
-                "UPDATE outbox SET status = r.status, attempts = r.attempts, next_attempt_at = r.next_attempt_at, "
-                "last_status = r.last_status, last_error = r.last_error, "
-                "delivered_at = CASE WHEN r.status = 'delivered' THEN r.finished_at ELSE outbox.delivered_at END "
-                "FROM (SELECT * FROM _outbox_results QUALIFY row_number() OVER "
-                "(PARTITION BY delivery_id ORDER BY attempts DESC) = 1) r "
-                "WHERE outbox.delivery_id = r.delivery_id"
-            )
-        finally:
-            raw.unregister("_outbox_results")
-
-
-def workspace_view(ws: Workspace) -> Workspace:
-    """The same workspace through a second connection to its database (a DuckDB cursor)."""
-    cursor = ws.con.con.cursor()
-    cursor.execute("SET TimeZone = 'UTC'")
-    view = object.__new__(Workspace)
-    view.root, view.config, view.engine = ws.root, ws.config, ws.engine
-    view.con = ibis.duckdb.from_connection(cursor)
-    view.store = TableStore(view.con)
-    return view
 
 
 def _epoch(value: datetime | None) -> float:

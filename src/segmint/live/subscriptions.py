@@ -1,15 +1,20 @@
 """Webhook subscriptions and their deliveries (the outbox), as the API and CLI manage them.
 
-These functions take a DuckDB connection (the service's writer for changes, a read cursor for reads);
-all user values travel as query parameters.
+These functions decide what is allowed (absolute http(s) URLs, known kinds and statuses, no retry of a
+delivered delivery) and leave the statements to :mod:`segmint.adapters.outbox_store`. ``ws`` is the
+workspace whose connection to use: the service's live-thread workspace for changes (the live engine
+writes the outbox there), a read view for reads.
 """
 
 from __future__ import annotations
 
 import secrets
 from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import urlparse
 
+from segmint.adapters import outbox_store
+from segmint.adapters.workspace import Workspace
 from segmint.errors import SegmintError
 
 __all__ = [
@@ -38,22 +43,23 @@ def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-def _public(row: tuple, with_secret: bool = False) -> dict:
-    webhook_id, url, segment, kinds, secret, created_at, active = row
+def _public(row: dict[str, Any], with_secret: bool = False) -> dict:
     out = {
-        "webhook_id": webhook_id,
-        "url": url,
-        "segment": segment,
-        "kinds": (kinds or "").split(","),
-        "created_at": created_at,
-        "active": active,
+        "webhook_id": row["webhook_id"],
+        "url": row["url"],
+        "segment": row["segment"],
+        "kinds": (row["kinds"] or "").split(","),
+        "created_at": row["created_at"],
+        "active": row["active"],
     }
     if with_secret:
-        out["secret"] = secret
+        out["secret"] = row["secret"]
     return out
 
 
-def create_webhook(con, url: str, segment: str | None = None, kinds: list[str] | None = None) -> dict:
+def create_webhook(
+    ws: Workspace, url: str, segment: str | None = None, kinds: list[str] | None = None
+) -> dict:
     """Subscribe ``url`` to the changes of ``segment`` (all segments if None). Returns the webhook with
     its signing secret, which is shown only here."""
     parsed = urlparse(url)
@@ -63,77 +69,45 @@ def create_webhook(con, url: str, segment: str | None = None, kinds: list[str] |
     bad = [k for k in kinds if k not in KINDS]
     if bad or not kinds:
         raise WebhookError(f"unknown change kind(s) {bad}: use entered and/or exited")
-    row = (
-        secrets.token_hex(8),
-        url,
-        segment or None,
-        ",".join(sorted(set(kinds))),
-        "whsec_" + secrets.token_urlsafe(24),
-        _now(),
-        True,
-    )
-    con.execute("INSERT INTO webhooks VALUES (?, ?, ?, ?, ?, ?, ?)", list(row))
+    row = {
+        "webhook_id": secrets.token_hex(8),
+        "url": url,
+        "segment": segment or None,
+        "kinds": ",".join(sorted(set(kinds))),
+        "secret": "whsec_" + secrets.token_urlsafe(24),
+        "created_at": _now(),
+        "active": True,
+    }
+    outbox_store.insert_webhook(ws, row)
     return _public(row, with_secret=True)
 
 
-def list_webhooks(con) -> list[dict]:
-    rows = con.execute(
-        "SELECT webhook_id, url, segment, kinds, secret, created_at, active FROM webhooks "
-        "WHERE active ORDER BY created_at"
-    ).fetchall()
-    return [_public(r) for r in rows]
+def list_webhooks(ws: Workspace) -> list[dict]:
+    return [_public(r) for r in outbox_store.active_webhooks(ws)]
 
 
-def delete_webhook(con, webhook_id: str) -> None:
+def delete_webhook(ws: Workspace, webhook_id: str) -> None:
     """Deactivate a webhook; its pending deliveries are no longer attempted (kept for the record)."""
-    found = con.execute(
-        "SELECT count(*) FROM webhooks WHERE webhook_id = ? AND active", [webhook_id]
-    ).fetchone()[0]
-    if not found:
+    if not outbox_store.webhook_is_active(ws, webhook_id):
         raise WebhookNotFound(f"no webhook {webhook_id!r}")
-    con.execute("UPDATE webhooks SET active = false WHERE webhook_id = ?", [webhook_id])
+    outbox_store.deactivate_webhook(ws, webhook_id)
 
 
-def list_deliveries(con, webhook_id: str, status: str | None = None, limit: int = 100) -> list[dict]:
+def list_deliveries(
+    ws: Workspace, webhook_id: str, status: str | None = None, limit: int = 100
+) -> list[dict]:
     if status is not None and status not in STATUSES:
         raise WebhookError(f"unknown status {status!r}: use {', '.join(STATUSES)}")
-    sql = (
-        "SELECT delivery_id, change_seq, status, attempts, next_attempt_at, last_status, last_error, "
-        "created_at, delivered_at FROM outbox WHERE webhook_id = $w"
-    )
-    params: dict = {"w": webhook_id, "limit": limit}
-    if status:
-        sql += " AND status = $status"
-        params["status"] = status
-    rows = con.execute(sql + " ORDER BY created_at DESC, change_seq DESC LIMIT $limit", params).fetchall()
-    cols = (
-        "delivery_id",
-        "change_seq",
-        "status",
-        "attempts",
-        "next_attempt_at",
-        "last_status",
-        "last_error",
-        "created_at",
-        "delivered_at",
-    )
-    return [dict(zip(cols, r, strict=True)) for r in rows]
+    return outbox_store.deliveries(ws, webhook_id, status, limit)
 
 
-def retry_delivery(con, webhook_id: str, delivery_id: str) -> tuple[str, str, bytes, int]:
+def retry_delivery(ws: Workspace, webhook_id: str, delivery_id: str) -> tuple[str, str, bytes, int]:
     """Put a failed or dead delivery back in line; returns (url, secret, payload, attempts)."""
-    row = con.execute(
-        "SELECT w.url, w.secret, o.payload, o.status FROM outbox o JOIN webhooks w USING (webhook_id) "
-        "WHERE o.delivery_id = ? AND o.webhook_id = ?",
-        [delivery_id, webhook_id],
-    ).fetchone()
-    if row is None:
+    found = outbox_store.delivery_for_retry(ws, webhook_id, delivery_id)
+    if found is None:
         raise WebhookNotFound(f"no delivery {delivery_id!r} for webhook {webhook_id!r}")
-    url, secret, payload, status = row
+    url, secret, payload, status = found
     if status == "delivered":
         raise WebhookError(f"delivery {delivery_id!r} was already delivered")
-    con.execute(
-        "UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = ? WHERE delivery_id = ?",
-        [_now(), delivery_id],
-    )
+    outbox_store.requeue_delivery(ws, delivery_id, _now())
     return url, secret, payload.encode(), 0

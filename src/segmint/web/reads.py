@@ -1,90 +1,37 @@
 """Read access for the dashboard while the service is the single writer.
 
-Pages read through the service's per-thread DuckDB cursors (MVCC snapshots of committed data), wrapped in
-a read-only :class:`ReadView` so the Ibis-based use cases (KPIs, history, overlap, clusters, predictions)
-run unchanged without a second database connection. Expensive aggregates are cached per (data version,
-key): the version changes when the service commits, the live engine emits changes or a segment is saved.
+Pages read through the service's per-thread read views (:class:`~segmint.adapters.read_view.ReadView`:
+a read-only workspace on a cursor of the service's database, seeing committed data), so the Ibis-based
+use cases (KPIs, history, overlap, clusters, predictions) run unchanged without a second database
+connection. Expensive aggregates are cached per (data version, key): the version changes when the
+service commits, the live engine emits changes or a segment is saved.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any, TypeVar
 
-import ibis
-
-from segmint.adapters.store import TableStore
-from segmint.adapters.workspace import Workspace
-from segmint.core.schema import CANONICAL
+from segmint.adapters.read_view import ReadView
 
 __all__ = ["AggregateCache", "ReadView", "data_version", "read_view", "run_version"]
 
 T = TypeVar("T")
-_local = threading.local()
-
-
-class ReadView(Workspace):
-    """A workspace bound to a read cursor: same tables and settings, never writes, never closes the
-    shared database."""
-
-    def __init__(self, ws: Workspace, cursor: Any) -> None:
-        self.root = ws.root
-        self.config = ws.config
-        self.engine = ws.engine
-        self.con = ibis.duckdb.from_connection(cursor)
-        self.store = TableStore(self.con)
-        self.version: tuple | None = None
-        self._tables: dict[str, ibis.Table] = {}
-        self._memo: dict[str, Any] = {}
-
-    def refresh(self, version: tuple | None) -> ReadView:
-        """Forget bound tables and memos when the data version moved on (a table may have been
-        replaced with other columns)."""
-        if version != self.version:
-            self._tables.clear()
-            self._memo.clear()
-            self.version = version
-        return self
-
-    def table(self, name: str) -> ibis.Table:
-        """The bound table, its schema read once per data version: Ibis reads a table's schema on every
-        ``con.table()``, tens of milliseconds for the wide ``traits`` table, and a page binds dozens."""
-        found = self._tables.get(name)
-        if found is None:
-            found = self._tables[name] = self.con.table(name)
-        return found
-
-    def tables(self) -> Mapping[str, ibis.Table]:
-        return {name: self.table(name) for name in CANONICAL}
-
-    def memo(self, key: str, compute: Callable[[], T]) -> T:
-        """A small value computed once per data version on this view (run times, the trait catalog)."""
-        if key not in self._memo:
-            self._memo[key] = compute()
-        return self._memo[key]
-
-    def close(self) -> None:
-        """The cursor belongs to the service; nothing to close."""
 
 
 def read_view(service: Any, version: tuple | None = None) -> ReadView:
     """This thread's read view of the service's workspace (created once per thread and service),
     refreshed to ``version`` when given."""
-    views = getattr(_local, "views", None)
-    if views is None:
-        views = _local.views = {}
-    view = views.get(id(service))
-    if view is None:
-        view = views[id(service)] = ReadView(service.ws, service.cursor())
+    view = service.read_view()
     return view.refresh(version) if version is not None else view
 
 
 def data_version(service: Any, epoch: int) -> tuple:
-    """What the cached aggregates depend on: commits of ingested data, emitted membership changes, and
-    the dashboard's own writes (``epoch``, bumped when a segment is saved)."""
-    return (service.ingestor.commits, service.live.next_seq, epoch)
+    """What the cached aggregates depend on: the service's data version (commits of ingested data,
+    emitted membership changes, saved definitions) and the dashboard's own writes (``epoch``)."""
+    return (*service.data_version(), epoch)
 
 
 def run_version(view: ReadView, epoch: int) -> tuple:

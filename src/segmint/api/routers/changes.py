@@ -9,27 +9,9 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 
 from segmint.api.auth import require
+from segmint.batch.changes import changes_after
 
 router = APIRouter(prefix="/v1", tags=["changes"])
-
-_COLUMNS = ("seq", "segment", "customer_id", "kind", "at", "segment_version", "cause")
-
-
-def _read(cur, after: int, limit: int, segment: str | None) -> list[dict]:
-    sql = (
-        'SELECT seq, segment, customer_id, kind, "at", segment_version, cause FROM changes WHERE seq > $after'
-    )
-    params: dict = {"after": after, "limit": limit}
-    if segment:
-        sql += " AND segment = $segment"
-        params["segment"] = segment
-    rows = cur.execute(sql + " ORDER BY seq LIMIT $limit", params).fetchall()
-    out = []
-    for row in rows:
-        item = dict(zip(_COLUMNS, row, strict=True))
-        item["at"] = item["at"].isoformat() if item["at"] is not None else None
-        out.append(item)
-    return out
 
 
 @router.get("/changes")
@@ -41,7 +23,7 @@ async def list_changes(
     _key=require("read"),
 ) -> dict:
     """Changes after a cursor, oldest first. Pass the returned ``next`` as ``after`` to continue."""
-    items = await request.app.state.service.read(_read, after, limit, segment)
+    items = await request.app.state.service.query(changes_after, after, limit, segment)
     return {"changes": items, "next": items[-1]["seq"] if items else after}
 
 
@@ -65,7 +47,7 @@ async def stream_changes(
         cursor = after
         try:
             while True:
-                backlog = await service.read(_read, cursor, 1000, segment)
+                backlog = await service.query(changes_after, cursor, 1000, segment)
                 for item in backlog:
                     cursor = item["seq"]
                     yield _sse(item)

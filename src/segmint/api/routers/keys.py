@@ -5,7 +5,6 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from segmint.access.keys import create_key, list_keys, revoke_key
 from segmint.api.auth import require
 
 router = APIRouter(prefix="/v1/keys", tags=["keys"])
@@ -20,29 +19,15 @@ class KeyIn(BaseModel):
 @router.post("", status_code=201)
 async def create(request: Request, body: KeyIn, _key=require("admin")) -> dict:
     """Create a key; the token is in this answer only."""
-    service = request.app.state.service
-
-    def work():
-        key, token = create_key(service.ws.con, body.name, body.scopes)
-        service.keys.replace(list_keys(service.ws.con))
-        return {**key.public(), "token": token}
-
-    return await service.on_writer(work)
+    key, token = await request.app.state.service.create_key(body.name, body.scopes)
+    return {**key.public(), "token": token}
 
 
 @router.get("")
 async def list_(request: Request, _key=require("admin")) -> dict:
-    service = request.app.state.service
-    return {"keys": [k.public() for k in await service.on_writer(list_keys, service.ws.con)]}
+    return {"keys": [k.public() for k in await request.app.state.service.list_keys()]}
 
 
 @router.delete("/{key_id}")
 async def revoke(request: Request, key_id: str, _key=require("admin")) -> dict:
-    service = request.app.state.service
-
-    def work():
-        key = revoke_key(service.ws.con, key_id)
-        service.keys.replace(list_keys(service.ws.con))
-        return key.public()
-
-    return await service.on_writer(work)
+    return (await request.app.state.service.revoke_key(key_id)).public()

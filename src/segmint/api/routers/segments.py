@@ -70,13 +70,13 @@ async def list_segments(request: Request, _key=require("read")) -> dict:
     def work(view) -> list[dict[str, Any]]:
         return [_public(s, view) for s in reads.segment_summaries(view)]
 
-    return {"segments": await service.read_view(work)}
+    return {"segments": await service.query(work)}
 
 
 @router.get("/{name}")
 async def get_segment(request: Request, name: str, _key=require("read")) -> dict:
     service = request.app.state.service
-    return await service.read_view(lambda view: _public(_summary(view, name), view))
+    return await service.query(lambda view: _public(_summary(view, name), view))
 
 
 @router.post("", status_code=201)
@@ -115,7 +115,7 @@ async def members(
     def work(view) -> list[dict[str, Any]]:
         return reads.member_page(view, name, after, limit)
 
-    items = await service.read_view(work)
+    items = await service.query(work)
     return {"members": items, "next": items[-1]["customer_id"] if len(items) == limit else None}
 
 
@@ -127,7 +127,7 @@ async def count(request: Request, name: str, _key=require("read")) -> dict:
         reads.require_segment(view, name)
         return reads.counts(view).get(name, 0)
 
-    return {"segment": name, "members": await service.read_view(work)}
+    return {"segment": name, "members": await service.query(work)}
 
 
 @router.get("/{name}/explain/{customer_id}")
@@ -141,4 +141,4 @@ async def explain(
     """Each clause of the rule with this customer's values and whether it holds."""
     service = request.app.state.service
     when = parse_as_of(as_of) if as_of else _now()
-    return await service.read_view(lambda view: explain_segment(view, customer_id, name, when))
+    return await service.query(lambda view: explain_segment(view, customer_id, name, when))
