@@ -61,7 +61,8 @@ class Explanation:
         return "\n".join([head, *self.lines])
 
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
-        # IPython and Jupyter show this instead of the dataclass repr: the clauses as the CLI prints them.
+        # IPython and Jupyter call this in place of the dataclass repr, which would show the clause tree as
+        # nested dicts on one line; people read the clauses as the CLI prints them.
         printer.text(str(self))
 
     def to_dict(self) -> dict[str, Any]:
@@ -266,8 +267,11 @@ class Workspace:
         if customers is None:
             table, stored = self._read(traits.traits_at, t)
         else:
-            ids = [customers] if isinstance(customers, str | int) else list(customers)
-            table, _ = self._read(traits.restricted_traits, t, [str(c) for c in ids])
+            ids = [_id(c) for c in ([customers] if isinstance(customers, str | int) else customers)]
+            table, _ = self._read(traits.restricted_traits, t, ids)
+            # Inputs that are not cut down to these customers (predictions) bring rows of others, with
+            # values computed from none of their orders: keep the customers asked for, as profile does.
+            table = table.filter(table.customer_id.isin(ids))
             stored = False
         frame = _frame(table.order_by("customer_id"))
         frame.attrs.update(as_of=t, stored=stored)
