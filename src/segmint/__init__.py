@@ -7,7 +7,7 @@ is an implementation detail that may change without notice.
 
     with segmint.open("myshop") as ws:
         ws.run()
-        ws.members("rfm_champions")
+        customers = ws.select("orders_count >= 5")  # a pandas DataFrame
 """
 
 from segmint._workspace import Explanation, ReadOnlyError, Workspace, generate, init, open
