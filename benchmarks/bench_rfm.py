@@ -43,7 +43,7 @@ SALE = ("paid", "partially_refunded")
 
 # ---- contenders (run in the child process) ---------------------------------------------------------
 def run_segmint(args) -> tuple[object, dict]:
-    from segmint import Workspace
+    from segmint.adapters.workspace import Workspace
     from segmint.core.traits import Catalog, trait_table, value
     from segmint.core.traits import rfm as rfm_group
 

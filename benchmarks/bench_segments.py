@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from segmint import Workspace
+from segmint.adapters.workspace import Workspace
 from segmint.batch.definitions import install_library
 from segmint.batch.evaluate import evaluate_segments
 from segmint.demo.generate import generate_shop, generated_end, load_generated

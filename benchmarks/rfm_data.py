@@ -130,7 +130,7 @@ def orders_parquet(out: Path) -> Path:
 
 def ensure_workspace(data: Path, customers: int, seed: int) -> Path:
     """A Segmint workspace (DuckDB file) holding the data, built once."""
-    from segmint import Workspace
+    from segmint.adapters.workspace import Workspace
 
     root = data / "workspace"
     if (root / ".complete").exists():

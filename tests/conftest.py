@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from segmint import Workspace
+from segmint.adapters.workspace import Workspace
 
 CDNOW_DIR = Path(__file__).resolve().parents[1] / "src" / "segmint" / "data" / "cdnow"
 

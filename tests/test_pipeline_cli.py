@@ -86,8 +86,8 @@ def test_demo_builds_a_shop_and_reuses_it(tmp_path, capsys):
 
 
 def test_the_demo_key_is_the_only_working_demo_key(workspace):
-    from segmint import Workspace
     from segmint.access.keys import KeyRing, list_keys
+    from segmint.adapters.workspace import Workspace
     from segmint.cli.demo_cmd import _demo_key
 
     root = workspace.root

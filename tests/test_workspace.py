@@ -3,7 +3,7 @@ from __future__ import annotations
 import pyarrow as pa
 import pytest
 
-from segmint import Workspace, WorkspaceError
+from segmint.adapters.workspace import Workspace, WorkspaceError
 from segmint.core.schema import CANONICAL, CUSTOMERS
 
 

@@ -83,7 +83,7 @@ def test_cli_map_column_and_timezone(ws_dir, tmp_path, capsys):
     )
     assert code == 0, err
     assert json.loads(out)["tables"] == {"orders": 1}
-    from segmint import Workspace
+    from segmint.adapters.workspace import Workspace
 
     with Workspace.open(ws_dir) as ws:
         assert str(ws.table("orders").ordered_at.to_pyarrow()[0].as_py()) == "2025-01-01 15:00:00"

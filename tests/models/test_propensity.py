@@ -88,7 +88,7 @@ def test_sufficiency_messages():
 
 @pytest.mark.slow
 def test_backtest_on_synthetic_shop_beats_baselines(tmp_path):
-    from segmint import Workspace
+    from segmint.adapters.workspace import Workspace
     from segmint.demo.generate import generate_shop, load_generated
     from segmint.models.predict import backtest_propensity, list_runs
 

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from segmint import Workspace
+from segmint.adapters.workspace import Workspace
 from segmint.batch import evaluate, history, reads
 from segmint.core.segments import history as hist
 from segmint.core.segments.definition import SegmentError

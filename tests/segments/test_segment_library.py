@@ -11,7 +11,7 @@ from segmint.core.traits import RFM_GROUPS
 
 @pytest.fixture(scope="module")
 def evaluated(tmp_path_factory):
-    from segmint import Workspace
+    from segmint.adapters.workspace import Workspace
 
     ws = Workspace.init(tmp_path_factory.mktemp("lib") / "shop")
     load_shop(ws)

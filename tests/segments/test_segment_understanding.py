@@ -14,7 +14,7 @@ from segmint.core.segments.definition import SegmentError, parse_segment_yaml
 
 @pytest.fixture(scope="module")
 def ws(tmp_path_factory):
-    from segmint import Workspace
+    from segmint.adapters.workspace import Workspace
 
     w = Workspace.init(tmp_path_factory.mktemp("u") / "shop")
     load_shop(w)

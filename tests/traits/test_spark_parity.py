@@ -56,7 +56,7 @@ def _spark_schema(schema):
 
 @pytest.fixture(scope="module")
 def duck_tables(tmp_path_factory):
-    from segmint import Workspace
+    from segmint.adapters.workspace import Workspace
 
     from .fixture import load
 

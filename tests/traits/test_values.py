@@ -219,7 +219,7 @@ AT_B = {
 
 @pytest.fixture(scope="module")
 def shop(tmp_path_factory):
-    from segmint import Workspace
+    from segmint.adapters.workspace import Workspace
 
     ws = Workspace.init(tmp_path_factory.mktemp("traits") / "shop")
     load(ws)
