@@ -363,10 +363,6 @@ def test_generate_and_load_match_the_cli(tmp_path, capsys):
         assert len(ws.traits()) == 200
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="batch.traits.traits_at with `needed` leaves out customers without orders (reported)",
-)
 def test_an_ad_hoc_rule_sees_customers_without_orders_before_any_run(tmp_path):
     segmint.generate(tmp_path / "gen", customers=200, seed=3, workers=1)
     with segmint.init(tmp_path / "shop") as ws:
