@@ -63,12 +63,14 @@ def create_app(
     for router in extra_routers:
         app.include_router(router)
     _errors(app)
+    _read_only_guard(app)
 
     @app.get("/health", tags=["service"])
     async def health(request: Request) -> dict:
         service: Service = request.app.state.service
         return {
             "status": "ok",
+            "read_only": service.read_only,
             "events_seen": len(service.ingestor.seen),
             "commits": service.ingestor.commits,
             "commit_seconds": round(service.ingestor.write_seconds, 3),
@@ -111,3 +113,32 @@ def _validation(errors) -> dict:
         problems.append({"at": where, "message": err.get("msg", "invalid")})
     text = "; ".join(f"{p['at']}: {p['message']}" if p["at"] else p["message"] for p in problems[:5])
     return {"error": "ValidationError", "message": f"invalid request: {text}", "detail": problems}
+
+
+# Requests that do not write: reads, and signing in or out of the dashboard (a session lives in memory).
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_SAFE_PATHS = frozenset({"/login", "/logout", "/ui/rule"})
+
+
+def _read_only_guard(app: FastAPI) -> None:
+    """On a read-only replica every write (ingest, saving or deleting segments, keys, webhooks) is
+    refused with 403 and a message saying where writes go, before any handler runs."""
+
+    @app.middleware("http")
+    async def refuse_writes(request: Request, call_next):
+        service = getattr(request.app.state, "service", None)
+        if (
+            service is not None
+            and service.read_only
+            and request.method not in _SAFE_METHODS
+            and request.url.path not in _SAFE_PATHS
+        ):
+            return JSONResponse(
+                status_code=403,
+                content={
+                    "error": "ReadOnly",
+                    "message": "this service is a read-only replica (segmint serve --read-only): it does not "
+                    "ingest or change anything; send writes to the primary service",
+                },
+            )
+        return await call_next(request)

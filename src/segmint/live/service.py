@@ -77,6 +77,9 @@ class ServiceSettings:
     max_live_lag_s: float = 0.2
     # ... but at most this long per commit.
     max_back_pressure_s: float = 0.5
+    # A reporting replica: the workspace is opened read-only, nothing is ingested, evaluated, delivered
+    # or saved; reads (API, dashboard, stream of what is stored) work as on the primary.
+    read_only: bool = False
 
 
 class Service:
@@ -90,7 +93,8 @@ class Service:
         # DuckDB only: refused from the settings before connecting (a Spark workspace would start a JVM
         # first), and from the connection itself for an engine given some other way.
         refuse_other_engines(find_root(workspace_dir))
-        self.ws = Workspace.open(workspace_dir)  # raises a clear error if another process holds it
+        # Raises a clear error if another process holds the workspace.
+        self.ws = Workspace.open(workspace_dir, read_only=self.settings.read_only)
         try:
             duckdb_connection(self.ws)
         except BaseException:
@@ -140,8 +144,17 @@ class Service:
         self.saves = 0
 
     # -- lifecycle ---------------------------------------------------------------------------------
+    @property
+    def read_only(self) -> bool:
+        return self.settings.read_only
+
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
+        if self.read_only:  # a replica only reads: no ingest, live evaluation, deliveries or warm-up
+            await self.on_writer(self._load_read_only)
+            await self.on_live(self.live.load)
+            await self.on_live(self.profiles.load_memberships, self.live_ws)
+            return
         await self.on_writer(self._load)
         await self.on_live(self.live.load)
         await self.on_live(self.profiles.load_memberships, self.live_ws)
@@ -245,6 +258,10 @@ class Service:
             self.ingestor.checkpoint_bytes = int(self.settings.checkpoint_mb) << 20
         self.ingestor.load()
         self.ingestor.preload_recent()
+        self.profiles.load_customers(self.ws)
+        self.keys.replace(list_keys(self.ws.con))
+
+    def _load_read_only(self) -> None:
         self.profiles.load_customers(self.ws)
         self.keys.replace(list_keys(self.ws.con))
 
