@@ -114,7 +114,7 @@ def test_every_dashboard_page_of_a_read_only_server(frozen):
             "--read-only",
             "--port",
             str(port),
-        ],  # fmt: skip
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
