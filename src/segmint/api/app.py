@@ -82,7 +82,7 @@ def create_app(
                 for g, (n, total, longest) in sorted(service.gc_pauses.items())
             },
             "next_change_seq": service.live.next_seq,
-            "webhooks_pending": service.deliverer.pending() if service.deliverer else 0,
+            "webhooks_pending": service.deliveries.pending(),
             "live": {k: round(v, 3) if isinstance(v, float) else v for k, v in service.live.stats.items()},
         }
 

@@ -34,7 +34,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from segmint.access.keys import ApiKey, KeyRing, create_key, list_keys, revoke_key
-from segmint.adapters import outbox_store
 from segmint.adapters.duckdb_handle import (
     cursor_workspace,
     duckdb_connection,
@@ -43,9 +42,10 @@ from segmint.adapters.duckdb_handle import (
     table_exists,
 )
 from segmint.adapters.read_view import ReadView
-from segmint.adapters.webhooks import Deliverer, Delivery, DeliveryResult, RetryPolicy
+from segmint.adapters.webhooks import Delivery, RetryPolicy
 from segmint.adapters.workspace import Workspace, find_root
 from segmint.live import subscriptions
+from segmint.live.delivery import DeliveryLoop
 from segmint.live.engine import Change, LiveEngine, MembershipEvaluator, OutboxItem
 from segmint.live.ingest import Ingestor
 from segmint.live.profile_store import ProfileStore
@@ -129,17 +129,12 @@ class Service:
         self._live_wake = threading.Event()
         self._stopping = threading.Event()
         self._live_thread: threading.Thread | None = None
-        self._dloop: asyncio.AbstractEventLoop | None = None
-        self._dtask: asyncio.Task | None = None
-        self._dthread: threading.Thread | None = None
-        self._results_lock = threading.Lock()
+        self.deliveries = DeliveryLoop(self.live_ws, self.settings.retry, self.settings.webhook_concurrency)
         self.throttled_s = 0.0
         self.gc_pauses: dict[int, list] = {}  # generation -> [collections, seconds, longest]
         self._gc_started: float | None = None  # time the writer waited for live evaluation (back-pressure)
         self._tasks: list[asyncio.Task] = []
         self._subscribers: set[asyncio.Queue] = set()
-        self._results: list[DeliveryResult] = []
-        self.deliverer: Deliverer | None = None
         self.started_at = utcnow()
         self.saves = 0
 
@@ -160,8 +155,8 @@ class Service:
         await self.on_live(self.profiles.load_memberships, self.live_ws)
         self.live.listeners.append(lambda changes, _outbox: self.profiles.apply(changes))
         self.live.listeners.append(self._on_changes)
-        self._start_deliverer()
-        for delivery in await self.on_live(self._pending_deliveries):
+        self.deliveries.start()
+        for delivery in await self.on_live(self.deliveries.outstanding):
             self.deliver(delivery)
         if self.settings.sweep_on_start:
             await self._sweep(utcnow())
@@ -173,7 +168,7 @@ class Service:
         self._live_thread = threading.Thread(target=self._live_main, name="segmint-live-clock", daemon=True)
         self._live_thread.start()
         self._tasks = [
-            asyncio.create_task(self._results_loop(), name="segmint-outbox"),
+            asyncio.create_task(self.deliveries.results_loop(self.on_live), name="segmint-outbox"),
             asyncio.create_task(self._warm_loop(), name="segmint-warm"),
         ]
 
@@ -200,9 +195,9 @@ class Service:
                 await task
         if self._live_thread is not None:
             await asyncio.to_thread(self._live_thread.join, 60)
-        await asyncio.to_thread(self._stop_deliverer)
+        await asyncio.to_thread(self.deliveries.stop)
         with contextlib.suppress(Exception):
-            await self.on_live(self._flush_results)
+            await self.on_live(self.deliveries.flush)
         self.live_exec.shutdown(wait=True)
         self.writer.shutdown(wait=True)
         close = getattr(self.evaluator, "close", None)
@@ -210,45 +205,9 @@ class Service:
             close()
         self.ws.close()
 
-    # -- webhook deliverer: its own thread and event loop ---------------------------------------------
-    def _start_deliverer(self) -> None:
-        """Deliveries run on an event loop of their own, so a POST is not queued behind the request
-        handling (JSON parsing) that keeps the main loop busy under ingest load."""
-        ready = threading.Event()
-
-        async def main() -> None:
-            self.deliverer = Deliverer(
-                self._on_delivery_result, self.settings.retry, concurrency=self.settings.webhook_concurrency
-            )
-            self._dloop = asyncio.get_running_loop()
-            self._dtask = asyncio.current_task()
-            ready.set()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self.deliverer.run()
-
-        def run() -> None:
-            try:
-                import uvloop
-
-                uvloop.run(main())
-            except ImportError:  # pragma: no cover - uvloop comes with uvicorn[standard]
-                asyncio.run(main())
-
-        self._dthread = threading.Thread(target=run, name="segmint-deliverer", daemon=True)
-        self._dthread.start()
-        if not ready.wait(30):
-            raise RuntimeError("the webhook deliverer did not start")
-
-    def _stop_deliverer(self) -> None:
-        if self._dloop is not None and self._dtask is not None:
-            with contextlib.suppress(RuntimeError):  # the loop is already closed
-                self._dloop.call_soon_threadsafe(self._dtask.cancel)
-        if self._dthread is not None:
-            self._dthread.join(timeout=30)
-
     def deliver(self, delivery: Delivery) -> None:
         """Schedule a delivery (from any thread)."""
-        self._dloop.call_soon_threadsafe(self.deliverer.add, delivery)
+        self.deliveries.deliver(delivery)
 
     def _load(self) -> None:
         if self.settings.checkpoint_mb > 0:
@@ -469,49 +428,3 @@ class Service:
 
     def unsubscribe(self, queue: asyncio.Queue) -> None:
         self._subscribers.discard(queue)
-
-    # -- webhooks outbox ------------------------------------------------------------------------------
-    def _pending_deliveries(self) -> list[Delivery]:
-        rows = outbox_store.outstanding_deliveries(self.live_ws)
-        return [
-            Delivery(d, url, secret, payload.encode(), attempts or 0, _epoch(next_at))
-            for d, url, secret, payload, attempts, next_at in rows
-        ]
-
-    def _on_delivery_result(self, result: DeliveryResult) -> None:
-        with self._results_lock:
-            self._results.append(result)
-
-    async def _results_loop(self) -> None:
-        while True:
-            await asyncio.sleep(0.2)
-            if self._results:
-                await self.on_live(self._flush_results)
-
-    def _flush_results(self) -> None:
-        with self._results_lock:
-            results, self._results = self._results, []
-        if not results:
-            return
-        outbox_store.record_delivery_results(
-            self.live_ws,
-            {
-                "delivery_id": [r.delivery_id for r in results],
-                "status": [r.status for r in results],
-                "attempts": [r.attempts for r in results],
-                "next_attempt_at": [_naive(r.next_attempt_at) for r in results],
-                "last_status": [r.last_status for r in results],
-                "last_error": [r.last_error for r in results],
-                "finished_at": [_naive(r.finished_at) for r in results],
-            },
-        )
-
-
-def _epoch(value: datetime | None) -> float:
-    return value.replace(tzinfo=UTC).timestamp() if value is not None else 0.0
-
-
-def _naive(ts: float | None) -> datetime | None:
-    if ts is None:
-        return None
-    return datetime(1970, 1, 1) + timedelta(seconds=ts)
