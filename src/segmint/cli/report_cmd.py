@@ -19,8 +19,11 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Write one HTML file with the overview, segments and charts; it opens offline."""
+        from segmint.batch.reads import current_time
+        from segmint.core.timeutil import parse_as_of
         from segmint.web.report import write_report
 
         with open_workspace(ctx, read_only=True) as ws:
             path = write_report(ws, out, as_of)
-        emit(ctx, {"report": str(path), "bytes": path.stat().st_size})
+            at = parse_as_of(as_of) if as_of is not None else current_time(ws)
+        emit(ctx, {"report": str(path), "bytes": path.stat().st_size, "as_of": at})

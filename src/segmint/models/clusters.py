@@ -92,6 +92,7 @@ class ClusterFit:
             "k_reason": self.model.selection.get("reason"),
             "stability_ari": self.model.stability.get("ari_mean"),
             "sample_size": self.model.sample_size,
+            "as_of": self.model.as_of,
             "assigned": self.assigned,
             "clusters": [
                 {"cluster": p.cluster, "name": p.name, "size": p.size, "share": round(p.share, 4)}
@@ -182,7 +183,7 @@ def fit_clusters(
         raise ClusterError(f"cannot fit clusters: {exc}") from None
     timings.update(fitted.timings)
     model = fitted.model
-    model.as_of = as_of
+    model.as_of = when  # the time of the traits clustered on, and of the memberships recorded
     model.fitted_at = _now()
 
     t0 = time.perf_counter()

@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 
 from segmint.batch import exports, select
 from segmint.batch import pages as queries
+from segmint.batch.changes import latest_changes
 from segmint.batch.explain import explain as explain_member
 from segmint.core.segments.definition import FAMILIES
 from segmint.core.timeutil import parse_as_of
@@ -255,11 +256,7 @@ async def customer_page(request: Request, customer_id: str):
 async def live_page(request: Request):
     current_key(request)
 
-    def recent(view):
-        ch = view.table("changes")
-        return ch.order_by(ch.seq.desc()).limit(50).to_pyarrow().to_pylist()
-
-    rows = await _data(request, ("live",), recent, cache=False)
+    rows = await _data(request, ("live",), latest_changes, 50, cache=False)
     return _render(request, "live.html", page="live", rows=rows)
 
 
