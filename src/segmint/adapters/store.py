@@ -32,6 +32,9 @@ class TableStore:
         self.con = con
         self.is_duckdb = con.name == "duckdb"
         self._in_txn = False
+        # Facts a writer through this store keeps current itself (the latest time membership history is
+        # known at, per segment): read once from the tables, then updated by each write.
+        self.known: dict[str, dict] = {}
 
     # -- tables ------------------------------------------------------------------------------------
     def exists(self, name: str) -> bool:

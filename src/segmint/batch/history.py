@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import ibis
+import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 import pyarrow as pa
 
@@ -60,20 +61,41 @@ def _now() -> datetime:
 
 
 def last_known(ws: Workspace, segments: Iterable[str]) -> datetime | None:
-    """The latest instant anything is stored at for these segments: a run, an entry or an exit."""
+    """The latest instant anything is stored at for these segments: a run, an entry or an exit. Read
+    from the tables once per store, then kept by :func:`record` (every membership write goes through
+    it), so a live tick does not scan the history."""
     names = list(segments)
-    h = ws.table("membership_history")
-    h = h.filter(h.segment.isin(names))
-    runs = ws.table("segment_runs")
-    runs = runs.filter(runs.segment.isin(names))
-    row = (
-        h.aggregate(a=h.valid_from.max(), b=h.valid_to.max())
-        .cross_join(runs.aggregate(c=runs.as_of.max()))
-        .to_pyarrow()
-        .to_pylist()[0]
-    )
-    times = [t for t in row.values() if t is not None]
+    known = ws.store.known.setdefault("last_known", {})
+    missing = [n for n in names if n not in known]
+    if missing:
+        h = ws.table("membership_history")
+        h = h.filter(h.segment.isin(missing))
+        runs = ws.table("segment_runs")
+        runs = runs.filter(runs.segment.isin(missing))
+        per = (
+            h.group_by("segment")
+            .aggregate(
+                t=ibis.greatest(h.valid_from.max(), h.valid_to.max().fill_null(h.valid_from.max())).cast(
+                    dt.Timestamp(nullable=True)
+                )
+            )
+            .union(runs.group_by("segment").aggregate(t=runs.as_of.max().cast(dt.Timestamp(nullable=True))))
+        )
+        found: dict[str, datetime] = {}
+        for row in per.to_pyarrow().to_pylist():
+            if row["t"] is not None and (row["segment"] not in found or row["t"] > found[row["segment"]]):
+                found[row["segment"]] = row["t"]
+        for name in missing:
+            known[name] = found.get(name)
+    times = [known[n] for n in names if known[n] is not None]
     return max(times) if times else None
+
+
+def _remember(ws: Workspace, segments: Iterable[str], at: datetime) -> None:
+    known = ws.store.known.setdefault("last_known", {})
+    for name in segments:
+        if name in known and (known[name] is None or known[name] < at):
+            known[name] = at
 
 
 def record(
@@ -130,6 +152,7 @@ def record(
         _tally(out)
         if also is not None and out.changes.num_rows:
             also(out.changes)
+    _remember(ws, names, at)
     return out
 
 
