@@ -206,11 +206,16 @@ class TableStore:
         key = list(spec.key)
         if keep:
             new = new.left_join(target.select(*key, *keep), key).select(*new.columns, *keep)
-        new = new.select(*[new[c].cast(spec.columns[c]) for c in spec.columns])
         kept = target.anti_join(self.con.table(staged), key)
-        result = kept.union(new).to_pyarrow()
+        # Both sides in the spec's types, nullable: the stored table's types as the engine reports them
+        # (precision, nullability) need not equal the staged rows', and a union needs equal schemas.
+        result = _conformed(kept, spec).union(_conformed(new, spec)).to_pyarrow()
         for child in spec.children:
             child_key = [k for k in key if k in TABLES[child].columns]
             remaining = self.con.table(child).anti_join(self.con.table(staged), child_key).to_pyarrow()
             self.con.create_table(child, remaining, overwrite=True)
         self.con.create_table(spec.name, result, overwrite=True)
+
+
+def _conformed(table: ibis.Table, spec: TableSpec) -> ibis.Table:
+    return table.select(*[table[c].cast(spec.columns[c].copy(nullable=True)).name(c) for c in spec.columns])
