@@ -21,7 +21,7 @@ import pytest
 from segmint.core.schema import CANONICAL
 from segmint.core.traits import default_catalog, trait_table
 
-from .known_gaps import ENGINES, gaps_for
+from .known_gaps import ENGINES, gaps_for, keys_of
 from .shop import AS_OF, CATEGORIES, shop_tables
 from .support import load
 
@@ -108,17 +108,9 @@ def traits_at_as_of(con: ibis.BaseBackend, shop_bound: dict[str, ir.Table]) -> i
 
 
 def _keys(item: pytest.Item, engine: str) -> set[str]:
-    """The names a gap may be declared under: the test, the test with its other parameters, and the
-    features it declares."""
-    name = getattr(item, "originalname", item.name)
-    keys = {name}
     callspec = getattr(item, "callspec", None)
-    if callspec is not None:
-        rest = [part for part in callspec.id.split("-") if part != engine]
-        if rest:
-            keys.add(f"{name}[{'-'.join(rest)}]")
-    keys.update(str(m.args[0]) for m in item.iter_markers("engine_feature"))
-    return keys
+    features = {str(m.args[0]) for m in item.iter_markers("engine_feature")}
+    return keys_of(getattr(item, "originalname", item.name), callspec and callspec.id, engine, features)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

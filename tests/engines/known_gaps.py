@@ -103,6 +103,16 @@ KNOWN_GAPS: dict[tuple[str, str], Gap] = {
 }
 
 
+def keys_of(name: str, params_id: str | None, engine: str, features: set[str] = frozenset()) -> set[str]:
+    """The names a gap may be declared under, for the test ``name`` whose parameter id (``pyspark-c14``)
+    is ``params_id``: the test, the test with its parameters other than the engine, its features."""
+    keys = {name, *features}
+    rest = [part for part in (params_id or "").split("-") if part and part != engine]
+    if rest:
+        keys.add(f"{name}[{'-'.join(rest)}]")
+    return keys
+
+
 def gaps_for(engine: str, keys: set[str]) -> list[tuple[str, Gap]]:
     """The declared gaps of ``engine`` that match any of ``keys`` (a test's names and features)."""
     return [(what, gap) for (eng, what), gap in KNOWN_GAPS.items() if eng == engine and what in keys]

@@ -19,9 +19,12 @@ def load(con: ibis.BaseBackend, tables: Mapping[str, pa.Table], prefix: str = ""
     return out
 
 
-def rows(expr: ir.Table, key: str | Iterable[str] | None = None) -> list[dict[str, Any]]:
-    """Every row of ``expr`` as a dict, sorted by ``key`` (or by every column)."""
-    data = expr.to_pyarrow().to_pylist()
+def rows(
+    expr: ir.Table, key: str | Iterable[str] | None = None, con: ibis.BaseBackend | None = None
+) -> list[dict[str, Any]]:
+    """Every row of ``expr`` as a dict, sorted by ``key`` (or by every column). Give ``con`` when the
+    expression reads only in-memory tables, which would otherwise run on Ibis's default backend."""
+    data = (expr.to_pyarrow() if con is None else con.to_pyarrow(expr)).to_pylist()
     keys = [key] if isinstance(key, str) else list(key) if key is not None else list(expr.columns)
     return sorted(data, key=lambda r: tuple((r[k] is None, r[k] if r[k] is not None else 0) for k in keys))
 
