@@ -1,6 +1,6 @@
 """What an engine is known not to do, declared as data (Ibis's ``notimpl`` / ``notyet``, kept in one table).
 
-A key is ``(engine, what)``; ``what`` is a test's name (``test_trait_values``), a test with its
+A key is ``(engine, what)``; ``what`` is a test's name (``test_upsert``), a test with its
 parameters but without the engine (``test_segment_members[checkout_abandoners]``), or a feature a test
 declares with ``@pytest.mark.engine_feature("live")``. The conftest turns each matching entry into
 
@@ -39,14 +39,16 @@ def skip(reason: str) -> Gap:
 
 # Found by this suite; each is to be fixed under its own issue (the production code is not changed here).
 
-# epoch_seconds() is EPOCH(ts) on DuckDB (microseconds kept) but UNIX_TIMESTAMP(ts) on PySpark (whole
-# seconds), and segmint.core.traits._time (whole_days_since, days_between) and behavior.abandoned_carts
-# compute on it. Smallest case: SELECT of ibis.timestamp("2025-01-01 00:00:00.5").epoch_seconds() gives
-# 1735689600.5 on DuckDB and 1735689600 on PySpark. In the shop: o02c, 16 days less 0.5 s before AS_OF, is
-# 15 whole days old on DuckDB and 16 on PySpark; c14's cart k14d, completed 60 min 0.3 s after the add
-# (abandoned), counts as completed on PySpark; a17's checkout 2 days less 0.5 s before AS_OF makes c16 last
-# seen 1 day ago on DuckDB, 2 on PySpark. Any timestamp with milliseconds (as tracking libraries send)
-# can move recency, tenure, days-since traits, mean gaps and abandoned carts by a second's worth.
+# epoch_seconds() is EPOCH(ts) on DuckDB (a double, microseconds kept) but UNIX_TIMESTAMP(ts) on PySpark
+# (whole seconds), and segmint.core.traits._time (whole_days_since, days_between) and
+# behavior.abandoned_carts compute on it cast to float64. Smallest case: on a timestamp column holding
+# 2025-01-01 00:00:00.5, t.ts.epoch_seconds().cast("float64") is 1735689600.5 on DuckDB and 1735689600.0
+# on PySpark (Ibis types epoch_seconds as an integer; DuckDB's EPOCH does not truncate). In the shop:
+# o02c, 16 days less 0.5 s before AS_OF, is 15 whole days old on DuckDB and 16 on PySpark; c14's cart
+# k14d, completed 60 min 0.3 s after the add (abandoned), counts as completed on PySpark; a17's checkout
+# 2 days less 0.5 s before AS_OF makes c16 last seen 1 day ago on DuckDB, 2 on PySpark. Any timestamp
+# with milliseconds (as tracking libraries send) can move recency, tenure, days-since traits, mean gaps,
+# the reactivation gap and abandoned carts by up to a second.
 SUBSECOND = xfail(
     "PySpark's epoch_seconds() (UNIX_TIMESTAMP) drops the fraction of a second that DuckDB's EPOCH keeps, "
     "so day counts, mean gaps between orders and the 60-minute cart window differ for timestamps with "
