@@ -17,7 +17,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import duckdb
-from ibis.common.exceptions import RelationError
 
 ENGINES = ("duckdb", "pyspark")
 
@@ -65,29 +64,12 @@ _SUBSECOND_CASES = [
     )),
 ]  # fmt: skip
 
-# TableStore._upsert_portable unions the stored rows (the engine's schema: nullable columns on PySpark,
-# timestamp(6) on DuckDB) with the staged rows cast to the TableSpec's types (non-nullable keys, plain
-# timestamp); Ibis requires equal schemas for a union and raises RelationError. Smallest case: on a
-# TableStore whose engine is not DuckDB (or a DuckDB one with is_duckdb = False), ensure([ORDERS]), stage
-# one order (order_id, ordered_at) and upsert(ORDERS, staged). apply_forward reaches it on the first exit
-# (closing a membership_history interval is an upsert), so a second batch run on a PySpark workspace in
-# which anyone leaves a segment fails.
-PORTABLE_UPSERT = xfail(
-    "TableStore's portable upsert raises RelationError (union of the stored schema and the TableSpec "
-    "types: nullability and timestamp scale differ); apply_forward hits it on the first exit",
-    raises=RelationError,
-)
-
 KNOWN_GAPS: dict[tuple[str, str], Gap] = {
     ("pyspark", "live"): skip(
         "the live engine (segmint.live: ingest, live ticks, the service) is DuckDB only by design "
         "(DESIGN.md: 'live: the real-time engine (DuckDB only; says so on any other engine)')"
     ),
     **{("pyspark", case): SUBSECOND for case in _SUBSECOND_CASES},
-    ("pyspark", "test_upsert"): PORTABLE_UPSERT,
-    ("pyspark", "test_apply_forward_exits"): PORTABLE_UPSERT,
-    ("duckdb", "test_upsert[portable_path]"): PORTABLE_UPSERT,
-    ("duckdb", "test_apply_forward_exits[portable_path]"): PORTABLE_UPSERT,
     # Ibis compiles Value.isinf() for PySpark to the constant "FALSE OR FALSE" (ibis.to_sql(t.x.isinf(),
     # dialect="pyspark")), so clusters.assign.imputed_expr keeps +-inf on PySpark (then log and clip it to
     # the clip bound) where DuckDB and NumPy impute it: a customer with an infinite trait can be assigned
