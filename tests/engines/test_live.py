@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from segmint import Workspace
+from segmint.adapters.workspace import Workspace
 from segmint.batch.definitions import install_library
 from segmint.live.evaluator import RuleEvaluator
 

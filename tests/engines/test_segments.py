@@ -51,7 +51,7 @@ RULES = {
     "consent_and_trait": ("consent(email) and email_consent", {f"c0{i}" for i in range(1, 9)} | {"c16"}),
     "within_km_lyon": ("within_km(45.75, 4.85, 10)", {"c13"}),
     "in_segment": ("in_segment('one_time_buyers') and not in_segment('lifecycle_new')", {"c04", "c05", "c12"}),
-    "device_tie": ("preferred_device = 'desktop' and mobile_share < 0.6", {"c06", "c07", "c13", "c16"}),
+    "device_tie": ("preferred_device = 'desktop' and mobile_share < 0.6", {"c06", "c07", "c13"}),
 }  # fmt: skip
 
 CUSTOM = [SegmentDef(name=name, family="behavioral", rule=rule) for name, (rule, _) in RULES.items()]

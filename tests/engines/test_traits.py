@@ -9,11 +9,9 @@ worked out by hand below.
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 
-from segmint import Workspace
+from segmint.adapters.workspace import Workspace
 from segmint.core.traits import default_catalog, trait_table
 
 from .shop import AS_OF, CATEGORIES, B, ago, shop_tables
@@ -52,9 +50,9 @@ PINNED: dict[str, dict[str, object]] = {
         "last_seen_at": ago(0, 60), "email_consent": False, "age": 40, "age_band": "35-44",
     },
     "c14": {  # carts completed at exactly 60 minutes, at 61 and at 60 min 0.3 s; mixed-case devices
-        "cart_adds_7d": 5, "abandoned_carts_7d": 2, "abandoned_carts_30d": 2, "sessions_7d": 4,
-        "mobile_share": 7 / 8, "preferred_device": "mobile", "preferred_os": "iOS",
-        "checkouts_30d": 0,  # a17's checkout counts for c16, linked later
+        "cart_adds_7d": 5, "abandoned_carts_7d": 2, "abandoned_carts_30d": 2, "sessions_7d": 5,
+        "mobile_share": 7 / 9, "preferred_device": "mobile", "preferred_os": "iOS",
+        "checkouts_30d": 1,  # a17's desktop checkout: its link to c14 is known at AS_OF, c16's is later
         "email_consent": N, "lifecycle_stage": "prospect",
     },
     "c15": {  # six e-mails, one exactly 90 days old; unsubscribed; 18 today
@@ -62,10 +60,10 @@ PINNED: dict[str, dict[str, object]] = {
         "email_consent": False, "ads_consent": True, "sms_consent": N, "age": 18, "age_band": "18-24",
         "city": "São Paulo", "last_seen_at": ago(0, 60), "preferred_device": N, "mobile_share": N,
     },
-    "c16": {  # 55 tomorrow; scored without a CLV; a17's checkout (linked after AS_OF) counts here
-        "age": 54, "age_band": "45-54", "checkouts_30d": 1, "p_alive": 0.25, "churn_risk": 0.75,
-        "clv_12m": N, "clv_12m_percentile": N, "purchase_propensity_30d": N, "preferred_device": "desktop",
-        "last_seen_at": ago(2) + timedelta(milliseconds=500), "days_since_last_seen": 1,
+    "c16": {  # 55 tomorrow; scored without a CLV; a17's checkout is not c16's yet (linked after AS_OF)
+        "age": 54, "age_band": "45-54", "checkouts_30d": 0, "p_alive": 0.25, "churn_risk": 0.75,
+        "clv_12m": N, "clv_12m_percentile": N, "purchase_propensity_30d": N, "preferred_device": N,
+        "last_seen_at": N, "days_since_last_seen": N,
     },
     "c07": {"clv_12m_percentile": 0.6, "churn_risk": 0.2, "recency_days": 6, "lifecycle_stage": "new"},
     "c02": {"p_alive": 0.9, "orders_90d": 3, "discount_share": 2 / 3, "email_open_rate_90d": 0.75,
