@@ -41,7 +41,7 @@ message = st.fixed_dictionaries(
     }
 )
 stream = st.lists(
-    st.tuples(st.integers(1, 40), st.lists(message, min_size=1, max_size=3)), min_size=2, max_size=5
+    st.tuples(st.integers(1, 40), st.lists(message, min_size=1, max_size=3)), min_size=2, max_size=4
 )
 
 
@@ -113,7 +113,7 @@ def loaded(path, groups) -> tuple[Workspace, ThreadPoolExecutor]:
     return ws, writer
 
 
-@settings(max_examples=4, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=3, deadline=None, suppress_health_check=list(HealthCheck))
 @given(draw=stream, order=st.randoms(use_true_random=False))
 def test_live_batch_and_backfill_record_the_same_history(tmp_path_factory, draw, order):
     groups = groups_of(draw)
