@@ -175,8 +175,8 @@ def load_run(
     """A run by id, or the newest run of one of ``models``."""
     runs = [r for r in list_runs(ws) if (r["run_id"] == run_id if run_id else r["model"] in models)]
     if not runs:
-        what = f"run {run_id!r}" if run_id else f"a fitted {' / '.join(models)} model"
-        raise PredictError(f"no {what} in this workspace: run `segmint predict fit --model ...` first")
+        what = f"no run {run_id!r}" if run_id else f"no fitted {' / '.join(models)} model"
+        raise PredictError(f"{what} in this workspace: run `segmint predict fit --model ...` first")
     return runs[0]
 
 
