@@ -34,6 +34,8 @@ def _q(name: str) -> str:
 def next_seq(store: TableStore) -> int:
     """The first free change number: every writer numbers after the last one stored, inside its
     transaction, so numbers are strictly increasing across batch runs, clusters and the live engine."""
+    if store.is_duckdb:  # every live tick asks: one statement, nothing to compile
+        return int(store.con.con.execute("SELECT coalesce(max(seq), 0) FROM changes").fetchone()[0]) + 1
     return int(store.table("changes").seq.max().fill_null(0).to_pyarrow().as_py()) + 1
 
 

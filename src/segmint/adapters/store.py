@@ -35,6 +35,7 @@ class TableStore:
         # Facts a writer through this store keeps current itself (the latest time membership history is
         # known at, per segment): read once from the tables, then updated by each write.
         self.known: dict[str, dict] = {}
+        self._registered: set[str] = set()
 
     # -- tables ------------------------------------------------------------------------------------
     def exists(self, name: str) -> bool:
@@ -66,6 +67,10 @@ class TableStore:
         self.con.raw_sql(f"ALTER TABLE {_q(table)} ADD COLUMN {_q(column)} {type_sql}")
 
     def drop(self, name: str) -> None:
+        if name in self._registered:
+            self._registered.discard(name)
+            self.con.con.unregister(name)
+            return
         self.con.drop_table(name, force=True)
 
     def scratch_name(self, prefix: str = "tmp") -> str:
@@ -77,6 +82,12 @@ class TableStore:
         name: a temporary table on DuckDB (gone with the connection, and allowed on a read-only one),
         a session table elsewhere. Callers drop it when done."""
         name = self.scratch_name(prefix)
+        if self.is_duckdb and isinstance(data, pa.Table):
+            # An Arrow table is registered as a view of itself: no copy, no statement to compile (the
+            # live engine stages its inputs this way on every tick).
+            self.con.con.register(name, data)
+            self._registered.add(name)
+            return name
         self.con.create_table(name, data, temp=self.is_duckdb, overwrite=True)
         return name
 
