@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
@@ -72,13 +72,21 @@ def read_jsonl(source: Source, block: int) -> Iterator[RawBatch]:
                         values[i] = _json_text(value)
                 for i, v in enumerate(values):
                     cols[i].append(v)
-            source.position = fh.buffer.tell() if hasattr(fh, "buffer") else source.position
+            # typeshed types a text file's .buffer as a protocol without tell(); open() gives a BufferedReader.
+            source.position = fh.buffer.tell() if hasattr(fh, "buffer") else source.position  # type: ignore[attr-defined]
             yield RawBatch(
                 columns={n: pa.array(cols[i], pa.string()) for i, n in enumerate(names)},
                 rows=pa.array(rows, pa.int64()),
-                raw=lambda idx, texts=texts: [texts[i] for i in idx.to_pylist()],
+                raw=_lines_raw(texts),
                 problems=problems,
             )
+
+
+def _lines_raw(texts: list[str]) -> Callable[[pa.Array], list[str]]:
+    def raw(indices: pa.Array) -> list[str]:
+        return [texts[i] for i in indices.to_pylist()]
+
+    return raw
 
 
 def _json_text(value: Any) -> str | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -62,13 +62,21 @@ def read_whitespace(source: Source, block: int) -> Iterator[RawBatch]:
             ]
             good = parts.filter(ok)
             texts = arr.filter(ok)
-            source.position = fh.buffer.tell() if hasattr(fh, "buffer") else source.position
+            # typeshed types a text file's .buffer as a protocol without tell(); open() gives a BufferedReader.
+            source.position = fh.buffer.tell() if hasattr(fh, "buffer") else source.position  # type: ignore[attr-defined]
             yield RawBatch(
                 columns={
                     n: pc.list_element(good, i) if len(good) else pa.array([], pa.string())
                     for i, n in enumerate(source.header)
                 },
                 rows=pa.array(numbers[ok.to_numpy(zero_copy_only=False)], pa.int64()),
-                raw=lambda idx, texts=texts: texts.take(idx).to_pylist(),
+                raw=_lines_raw(texts),
                 problems=problems,
             )
+
+
+def _lines_raw(texts: pa.Array) -> Callable[[pa.Array], list[str]]:
+    def raw(indices: pa.Array) -> list[str]:
+        return texts.take(indices).to_pylist()
+
+    return raw

@@ -199,5 +199,5 @@ def _sniff_delimiter(sample: str) -> str:
         return csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
     except csv.Error:
         counts = {d: sample.splitlines()[0].count(d) for d in ",;\t|"} if sample else {}
-        best = max(counts, key=counts.get) if counts else ","
+        best = max(counts, key=counts.__getitem__) if counts else ","
         return best if counts.get(best) else ","
