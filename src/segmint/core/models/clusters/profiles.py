@@ -73,7 +73,7 @@ class ClusterProfile:
             name=data.get("name", ""),
             description=data.get("description", ""),
             stability=data.get("stability"),
-            center_2d=tuple(center) if center is not None else None,  # type: ignore[arg-type]
+            center_2d=tuple(center) if center is not None else None,
             extra=dict(data.get("extra", {})),
         )
 
