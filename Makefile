@@ -22,10 +22,12 @@ demo: setup
 test: setup lint
 	$(BIN)/pytest
 
+# Style, the import layers (pyproject.toml [tool.importlinter]) and types; any failure fails the target.
 lint: setup
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/lint-imports --no-cache
+	$(BIN)/mypy src/segmint
 
 format: setup
 	$(BIN)/ruff check --fix src tests benchmarks
