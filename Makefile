@@ -6,12 +6,14 @@ STAMP := $(VENV)/.installed
 DEMO_DIR ?= .demo
 DEMO_CUSTOMERS ?= 20000
 
-.PHONY: setup demo test lint format bench clean
+.PHONY: setup demo test lint format bench pins clean
 
-$(STAMP): pyproject.toml
+# constraints.txt pins every installed package to one version (pyproject.toml keeps the ranges
+# Segmint supports), so an install today and next month gets the same versions.
+$(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev,spark]'
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev,spark]'
 	touch $(STAMP)
 
 setup: $(STAMP)
@@ -35,6 +37,17 @@ format: setup
 
 bench: setup
 	$(BIN)/python benchmarks/run.py
+
+# Re-pin: resolve the newest versions pyproject.toml allows in a scratch venv, write them (under the
+# header comment) to constraints.txt. Review the diff and run `make test` before committing it.
+pins:
+	@set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	$(PYTHON) -m venv "$$tmp/venv"; \
+	"$$tmp/venv/bin/pip" install --quiet --upgrade pip; \
+	"$$tmp/venv/bin/pip" install --quiet -e '.[dev,spark]'; \
+	{ grep '^#' constraints.txt; "$$tmp/venv/bin/pip" freeze --exclude-editable; } > "$$tmp/constraints.txt"; \
+	mv "$$tmp/constraints.txt" constraints.txt
+	@echo "constraints.txt updated: review the diff, then make test"
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache .ruff_cache
