@@ -24,11 +24,12 @@ demo: setup
 test: setup lint
 	$(BIN)/pytest
 
-# Style, the import layers (pyproject.toml [tool.importlinter]) and types; any failure fails the target.
+# Style, the import layers (pyproject.toml [tool.importlinter], checked on this checkout's src/) and
+# types; any failure fails the target.
 lint: setup
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
-	$(BIN)/lint-imports --no-cache
+	PYTHONPATH=src $(BIN)/lint-imports --no-cache
 	$(BIN)/mypy src/segmint
 
 format: setup
