@@ -69,7 +69,7 @@ def duckdb_connection(ws: Workspace, what: str = "the real-time service (segmint
     con = ws.con
     if getattr(con, "name", None) != "duckdb":
         raise _refusal(str(getattr(ws.engine, "kind", None) or getattr(con, "name", "unknown")), what)
-    return con.con  # type: ignore[attr-defined]
+    return con.con
 
 
 def read_cursor(ws: Workspace) -> DuckDB:

@@ -285,10 +285,10 @@ def _run(
             progress(len(outputs), len(outputs), "recording the import")
             finished = datetime.now(UTC).replace(tzinfo=None)
             ids = _file_ids(report.import_id, len(sources))
-            rows = []
+            file_rows: list[dict[str, Any]] = []
             for i, (src, (_, sha)) in enumerate(zip(sources, todo, strict=True)):
                 loaded = good_per_file.get(i, 0) - skipped.get(i, 0)
-                rows.append(
+                file_rows.append(
                     {
                         "import_id": ids[i],
                         "format": importer.label(),
@@ -305,7 +305,7 @@ def _run(
                         ),
                     }
                 )
-            store.append(IMPORTS.name, pa.Table.from_pylist(rows, schema=_arrow_schema(IMPORTS)))
+            store.append(IMPORTS.name, pa.Table.from_pylist(file_rows, schema=_arrow_schema(IMPORTS)))
             if problems:
                 by_name = {s.name: ids[i] for i, s in enumerate(sources)}
                 q = [

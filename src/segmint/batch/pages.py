@@ -95,13 +95,10 @@ def overview(ws: Workspace, as_of: datetime | None = None) -> dict[str, Any]:
     m = _rows(money)[0]
     defs = {d.name: d for d in definitions(ws)}
     sizes = reads.counts(ws, as_of)
-    segments = sorted(
-        (
-            {"name": name, "members": n, "family": defs[name].family if name in defs else ""}
-            for name, n in sizes.items()
-        ),
-        key=lambda r: (-r["members"], r["name"]),
-    )
+    segments = [
+        {"name": name, "members": n, "family": defs[name].family if name in defs else ""}
+        for name, n in sorted(sizes.items(), key=lambda kv: (-kv[1], kv[0]))
+    ]
     return {
         "as_of": at,
         "customers": int(_scalar(customers.count())),
@@ -133,7 +130,7 @@ def rfm_grid(ws) -> dict[str, Any] | None:
     rs = sorted({c["r_score"] for c in cells})
     fs = sorted({c["f_score"] for c in cells})
     counts = [[0] * len(rs) for _ in fs]
-    spend = [[None] * len(rs) for _ in fs]
+    spend: list[list[float | None]] = [[None] * len(rs) for _ in fs]
     for c in cells:
         i, j = fs.index(c["f_score"]), rs.index(c["r_score"])
         counts[i][j] = int(c["n"])

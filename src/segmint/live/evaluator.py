@@ -159,7 +159,7 @@ class RuleEvaluator:
         restricted = customer_ids is not None
         if not restricted or self._population_at is None:
             self._build_population(as_of)
-        if restricted:
+        if customer_ids is not None:  # restricted
             set_ids(self.ws, customer_ids)
         return run_plan(self.ws, self._statements(restricted, as_of))
 

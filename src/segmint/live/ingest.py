@@ -18,7 +18,7 @@ import json
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -271,13 +271,14 @@ class Ingestor:
 
     def _remember(self, columns: dict[str, list[Any]], owners: list[str | None]) -> None:
         """Hand the committed events of customers whose recent events are cached to that cache."""
+        assert self.recent is not None  # only called when there is a cache
         wanted = self.recent.wanted({o for o in owners if o is not None})
         if not wanted:
             return
         by_customer: dict[str, list[dict[str, Any]]] = {}
         names = PROFILE_EVENT_COLUMNS
         for values, owner in zip(zip(*(columns[c] for c in names), strict=True), owners, strict=True):
-            if owner in wanted:
+            if owner is not None and owner in wanted:
                 by_customer.setdefault(owner, []).append(dict(zip(names, values, strict=True)))
         self.recent.append(by_customer)
 
@@ -314,9 +315,9 @@ class Ingestor:
 
 def _first_seen(
     ids: list[str],
-    owners: list[str | None],
-    times: list[datetime],
-    links: list[tuple[str, str, datetime | None]],
+    owners: Sequence[str | None],
+    times: Sequence[datetime | None],
+    links: Sequence[tuple[str, str, datetime | None]],
 ) -> list[datetime]:
     """When each new customer was first seen: its earliest event or identity link of the group, or now."""
     first: dict[str, datetime] = {}

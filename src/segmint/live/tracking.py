@@ -103,7 +103,8 @@ class Batch(BaseModel):
 
 
 _BATCH = TypeAdapter(Batch)
-_SINGLE = {
+# One adapter per call type (the path names the type), so each is typed by the model it validates.
+_SINGLE: dict[str, TypeAdapter[Any]] = {
     kind: TypeAdapter(model) for kind, model in (("track", Track), ("page", Page), ("identify", Identify))
 }
 _SINGLE["screen"] = _SINGLE["page"]

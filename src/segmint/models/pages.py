@@ -25,7 +25,7 @@ def cluster_page(ws, name: str | None = None) -> dict[str, Any]:
     models = cl.list_models(ws)
     if not models:
         return {"models": [], "report": None, "points": []}
-    name = name if name in {m["model"] for m in models} else models[0]["model"]
+    name = name if name is not None and name in {m["model"] for m in models} else models[0]["model"]
     report = cl.cluster_report(ws, name)
     return {"models": models, "report": report, "name": name}
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -19,6 +19,7 @@ import pyarrow as pa
 
 from segmint.batch.reads import data_end
 from segmint.core.models.btyd import MODELS, GammaGammaFitter, customer_lifetime_value
+from segmint.core.models.btyd._base import BaseFitter
 from segmint.core.models.btyd._transactions import TransactionFitter
 from segmint.core.models.btyd.diagnostics import cohort_tracking, frequency_histogram, holdout_by_frequency
 from segmint.core.models.btyd.engine import EngineScoringUnsupported, bgnbd_score_expr
@@ -36,6 +37,12 @@ class PredictError(SegmintError):
 
 def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+
+
+def _transaction_model(name: str) -> type[TransactionFitter]:
+    """The fitter class of transaction model ``name``: every model in MODELS but gg. fit_model never
+    asks for gg; score() asks for the stored run's model, which is gg only if given a gg run's id."""
+    return cast(type[TransactionFitter], MODELS[name])
 
 
 def _unit_code(time_unit: str) -> str:
@@ -65,16 +72,19 @@ def fit_model(
         )
     x, t_x, T = (summary[c].to_numpy(float) for c in ("x", "t_x", "T"))
     metrics: dict[str, Any] = {"customers": len(summary), "repeaters": int((x > 0).sum())}
+    fitted: BaseFitter
     if model == "gg":
         rep = summary[summary.x > 0]
-        fitted = GammaGammaFitter().fit(rep.x, rep.monetary_value)
-        predicted = fitted.conditional_expected_average_spend(rep.x, rep.monetary_value)
+        spend_model = GammaGammaFitter().fit(rep.x, rep.monetary_value)
+        predicted = spend_model.conditional_expected_average_spend(rep.x, rep.monetary_value)
         metrics["mean_spend_observed"] = float(rep.monetary_value.mean())
         metrics["mean_spend_predicted"] = float(np.mean(predicted))
-        metrics["population_mean_spend"] = fitted.expected_average_spend()
+        metrics["population_mean_spend"] = spend_model.expected_average_spend()
+        fitted = spend_model
     else:
-        fitted = MODELS[model]().fit(x, t_x, T)
-        metrics.update(_fit_diagnostics(ws, fitted, summary, cal_end, hold_end, unit))
+        transactions = _transaction_model(model)().fit(x, t_x, T)
+        metrics.update(_fit_diagnostics(ws, transactions, summary, cal_end, hold_end, unit))
+        fitted = transactions
     k = len(fitted.param_names)
     metrics["aic"] = 2 * k - 2 * fitted.log_likelihood_
     metrics["bic"] = k * np.log(fitted.n_customers_) - 2 * fitted.log_likelihood_
@@ -194,7 +204,7 @@ def score(
     the end of the run's data window) and write ``predictions``. CLV uses the newest Gamma-Gamma run
     when there is one (else it is left missing)."""
     run = load_run(ws, run_id)
-    model_cls = MODELS[run["model"]]
+    model_cls = _transaction_model(run["model"])
     model = model_cls.from_params(run["parameters"])
     unit = run["time_unit"]
     days = time_unit_days(unit)

@@ -135,12 +135,12 @@ def backtest_propensity(
     model = PropensityModel(random_state=random_state).fit(X_train, y_train, calibrate_on=held)
     prob = model.predict_proba(X_test)
     recency = test["hist_recency_days"].to_numpy(float)
-    rows = [
+    rows: list[dict[str, Any]] = [
         {"method": "propensity (gradient boosting, calibrated)", **evaluate(y_test, prob)},
         {"method": "baseline: recency alone", **evaluate(y_test, -recency, probabilities=False)},
         {"method": "baseline: BG/NBD P(alive)", **evaluate(y_test, test["btyd_p_alive"].to_numpy(float))},
     ]
-    result = {
+    result: dict[str, Any] = {
         "label": f"ordered again within {format_duration(span)}",
         # The final booster learns from every cutoff (the calibration slice too; see PropensityModel.fit).
         "train_cutoff": plan.calibrate[-1],
@@ -171,7 +171,7 @@ def _store(
 ) -> str:
     from segmint.models.predict import _now, _store_run
 
-    run = {
+    run: dict[str, Any] = {
         "run_id": uuid.uuid4().hex[:12],
         "model": "propensity",
         "parameters": {"horizon_days": span.total_seconds() / 86400, "features": model.feature_names_},

@@ -40,7 +40,7 @@ def _layout(title: str = "", height: int = 320, **extra: Any) -> dict[str, Any]:
 
 
 def bars(labels: list[str], values: list[float], title: str = "", horizontal: bool = True) -> Figure:
-    trace = {"type": "bar", "marker": {"color": "#3b6ea8"}}
+    trace: dict[str, Any] = {"type": "bar", "marker": {"color": "#3b6ea8"}}
     if horizontal:
         trace.update(x=values[::-1], y=labels[::-1], orientation="h")
         height = max(240, 22 * len(labels) + 60)
@@ -301,7 +301,13 @@ def holdout(runs: list[dict[str, Any]]) -> Figure | None:
 
 def _actual_vs_model(x: list, rows: list[dict], mode: str, key: str, name: str) -> dict[str, Any]:
     """One line of an actual-against-model chart: solid for the data, dashed for the model."""
-    trace = {"type": "scatter", "mode": mode, "name": name, "x": x, "y": [r[key] for r in rows]}
+    trace: dict[str, Any] = {
+        "type": "scatter",
+        "mode": mode,
+        "name": name,
+        "x": x,
+        "y": [r[key] for r in rows],
+    }
     if key != "actual":
         trace["line"] = {"dash": "dash"}
     return trace
@@ -311,7 +317,7 @@ def holdout_tracking(run: dict[str, Any] | None) -> Figure | None:
     """Cumulative repeat transactions of the cohort, actual against the model, through calibration and
     holdout (Fader, Hardie & Lee 2005, Figure 3), with a line at the calibration end."""
     rows = (run or {}).get("metrics", {}).get("tracking")
-    if not rows:
+    if run is None or not rows:
         return None
     ends = [r["end"] for r in rows]
     calibration = [r["end"] for r in rows if not r["holdout"]]
@@ -346,7 +352,7 @@ def holdout_by_frequency(run: dict[str, Any] | None) -> Figure | None:
     """Mean holdout purchases of customers grouped by calibration purchases, actual against the model's
     conditional expectation (Fader, Hardie & Lee 2005, Figure 4)."""
     rows = (run or {}).get("metrics", {}).get("holdout_by_frequency")
-    if not rows:
+    if run is None or not rows:
         return None
     labels = [r["calibration_purchases"] for r in rows]
     customers = [r["customers"] for r in rows]

@@ -151,7 +151,7 @@ def _arrow_type(kind: str) -> pa.DataType:
 def _convert_text(f: Field, text: pa.Array, formats, timezone) -> _parse.Converted:
     what = f.what or {"float": "number", "int": "whole number"}.get(f.kind, "value")
     if f.kind == "text":
-        return _parse.Converted(text, None)  # type: ignore[arg-type]
+        return _parse.Converted(text, None)
     if f.kind == "float":
         return _parse.to_float(text, lo=f.lo, hi=f.hi, what=what)
     if f.kind == "int":
@@ -191,12 +191,12 @@ def _typed_fast_path(f: Field, arr: pa.Array, timezone: str) -> _parse.Converted
             return _parse._range_check(values, pc.invert(integral), f"not a {what}", f.lo, f.hi, what)
         return _parse._range_check(arr.cast(pa.int64()), _false(len(arr)), "", f.lo, f.hi, what)
     if f.kind == "bool" and pa.types.is_boolean(t):
-        return _parse.Converted(arr, None)  # type: ignore[arg-type]
+        return _parse.Converted(arr, None)
     if f.kind == "tags" and (pa.types.is_list(t) or pa.types.is_large_list(t)):
         values = arr.cast(pa.list_(pa.string()))
         flat = pc.utf8_lower(pc.utf8_trim_whitespace(values.flatten()))
         values = pa.ListArray.from_arrays(values.offsets, flat, mask=pc.is_null(values))
-        return _parse.Converted(values, None)  # type: ignore[arg-type]
+        return _parse.Converted(values, None)
     return None
 
 

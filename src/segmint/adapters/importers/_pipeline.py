@@ -15,7 +15,7 @@ import pyarrow.compute as pc
 from segmint.adapters.importers._base import Importer
 from segmint.adapters.importers._errors import Problem
 from segmint.adapters.importers._fields import Field, convert_fields
-from segmint.adapters.importers._source import RawBatch
+from segmint.adapters.importers._raw import RawBatch
 
 __all__ = ["BatchResult", "convert_batch"]
 

@@ -18,6 +18,7 @@ is the authority on names, addresses and consent.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TypedDict
 
 import ibis
 import pyarrow as pa
@@ -40,7 +41,17 @@ STATUS = {
     "voided": "cancelled",
     "expired": "cancelled",
 }
-MONEY = {"lo": 0.0, "hi": 1e9, "what": "amount"}
+
+
+class _Bounds(TypedDict):
+    """Keyword arguments of a Field that bound a number."""
+
+    lo: float
+    hi: float
+    what: str
+
+
+MONEY: _Bounds = {"lo": 0.0, "hi": 1e9, "what": "amount"}
 
 
 class ShopifyOrdersImporter(Importer):

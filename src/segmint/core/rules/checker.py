@@ -17,6 +17,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from types import MappingProxyType
+from typing import NoReturn
 
 import ibis.expr.datatypes as dt
 
@@ -167,7 +168,7 @@ class _Checker:
         self.ctx = ctx
         self.fields: dict[tuple[str, tuple[str, ...]], Resolved] = {}
 
-    def fail(self, node: n.Node, message: str):
+    def fail(self, node: n.Node, message: str) -> NoReturn:
         pos = node.pos
         raise RuleTypeError(message, pos.line if pos else 0, pos.column if pos else 0)
 
@@ -277,8 +278,8 @@ class _Checker:
             kind = self.value(node.left, scope)
             if not node.items:
                 self.fail(node, "the list is empty")
-            for item in node.items:
-                self.operand(node, kind, "=", item)
+            for lit in node.items:
+                self.operand(node, kind, "=", lit)
             if kind == "json" and len({_lit_kind(i) for i in node.items}) > 1:
                 self.fail(node, "mix of value types in the list")
         elif isinstance(node, n.Between):

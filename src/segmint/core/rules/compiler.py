@@ -147,7 +147,7 @@ class Plan:
         self.ctx = ctx
         self.as_of = to_utc_naive(ctx.as_of)
         self.aggregates: dict[n.Aggregate, str] = {}
-        self.flags: dict[n.Node, str] = {}
+        self.flags: dict[n.Sequence | n.InSegment, str] = {}
         self._collect(typed.rule.body)
         self.wide = self._build_wide()
 

@@ -101,9 +101,10 @@ def _replace(node: Any, values: Mapping[int, Any]) -> Any:
     if isinstance(node, n.RelTime) and (k := _slot(node.offset)) is not None and k in values:
         seconds = int(parse_duration(values[k]).total_seconds())
         return n.RelTime(anchor=node.anchor, offset=seconds if node.offset > 0 else -seconds, pos=node.pos)
+    tree: Any = node  # every concrete Node is a frozen dataclass (the Node base is not)
     changes = {
-        f.name: _replace(getattr(node, f.name), values)
-        for f in dataclasses.fields(node)
+        f.name: _replace(getattr(tree, f.name), values)
+        for f in dataclasses.fields(tree)
         if f.name not in ("pos", "source")
     }
-    return dataclasses.replace(node, **changes)
+    return dataclasses.replace(tree, **changes)

@@ -390,7 +390,7 @@ def _identities(cal: Calendar, people: People, s: _Sessions) -> pa.Table:
     """Links from anonymous ids to customers: the first device at sign-up, other devices at their first
     visit after sign-up."""
     n = len(people)
-    first_seen = np.full(n * 4, np.inf)
+    first_seen: np.ndarray = np.full(n * 4, np.inf)
     known = s.owner >= 0
     key = s.owner[known] * 4 + s.slot[known]
     np.minimum.at(first_seen, key, s.anchor[known])

@@ -20,9 +20,8 @@ argument sets ``needs_settings=True`` (thresholds such as the lifecycle windows 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
 
 import ibis
 import ibis.expr.datatypes as dt
@@ -85,9 +84,11 @@ class TraitSpec:
         return "text"
 
 
-# A group builder receives the bound canonical tables by name and the as_of instant, and returns a
-# table with ``customer_id`` plus exactly the columns its specs name.
-GroupBuilder = Callable[[Mapping[str, ibis.Table], datetime], ibis.Table]
+# A group builder receives the bound canonical tables by name (Mapping[str, ibis.Table]) and the as_of
+# instant (datetime), plus the resolved trait settings (a dict) when its group sets ``needs_settings``,
+# and returns a table with ``customer_id`` plus exactly the columns its specs name. The arity depends
+# on that flag, so the type cannot say more than "returns a table".
+GroupBuilder = Callable[..., ibis.Table]
 
 
 @dataclass(frozen=True)

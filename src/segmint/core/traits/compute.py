@@ -89,7 +89,7 @@ def trait_table(
 
 def _call(group: TraitGroup, tables: Mapping[str, ir.Table], as_of: datetime, settings: dict) -> ir.Table:
     if group.needs_settings:
-        return group.build(tables, as_of, settings)  # type: ignore[call-arg]
+        return group.build(tables, as_of, settings)
     return group.build(tables, as_of)
 
 

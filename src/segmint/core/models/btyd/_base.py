@@ -154,6 +154,7 @@ class BaseFitter:
             params = np.exp(theta)
             with np.errstate(all="ignore"):
                 ll, g = self._loglik(params, scaled, True)
+                assert g is not None  # _loglik returns the gradient when asked for it
                 value = -weighted_sum(scaled.weights, ll) / total
                 gradient = -weighted_sum(scaled.weights, g) * params / total
             if not np.isfinite(value) or not np.all(np.isfinite(gradient)):
@@ -235,6 +236,7 @@ class BaseFitter:
         def grad_log(theta: np.ndarray) -> np.ndarray:
             p = np.exp(theta)
             _, g = self._loglik(p, rows, True)
+            assert g is not None  # _loglik returns the gradient when asked for it
             return -weighted_sum(rows.weights, g) * p
 
         hess = _numeric_jacobian(grad_log, np.log(params))

@@ -45,6 +45,10 @@ class TransactionFitter(BaseFitter):
     """fit(x, t_x, T, weights) for the purchase-count models."""
 
     scaled_params: ClassVar[tuple[str, ...]] = ("alpha", "beta")
+    # Fitted parameters every transaction model has, set by fit() or from_params() (declared only:
+    # they do not exist before, which is how _check_fitted tells).
+    r_: float
+    alpha_: float
 
     def fit(self, x: Any, t_x: Any, T: Any, weights: Any = None) -> Self:
         """Maximum-likelihood fit on per-customer summaries: x repeat purchases, t_x the time of the last

@@ -30,6 +30,11 @@ class GammaGammaFitter(BaseFitter):
 
     param_names: ClassVar[tuple[str, ...]] = ("p", "q", "v")
     scaled_params: ClassVar[tuple[str, ...]] = ("v",)
+    # Fitted, set by fit() or from_params() (declared only: they do not exist before, which is how
+    # _check_fitted tells).
+    p_: float
+    q_: float
+    v_: float
 
     def fit(self, x: Any, monetary_value: Any, weights: Any = None) -> Self:
         """Fit on customers with x >= 1 repeat transactions and their mean repeat spend (> 0). Customers

@@ -68,6 +68,9 @@ class ParetoNBDFitter(TransactionFitter):
     standard_errors_, n_customers_."""
 
     param_names: ClassVar[tuple[str, ...]] = ("r", "alpha", "s", "beta")
+    # Fitted, set by fit() or from_params() (declared only; see TransactionFitter).
+    s_: float
+    beta_: float
 
     def _prepare(self, rows: Rows) -> Rows:
         rows = super()._prepare(rows)

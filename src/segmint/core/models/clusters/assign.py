@@ -44,11 +44,11 @@ def feature_expr(table: ir.Table, prep: Preprocessor, key: str = _KEY) -> ir.Tab
     for feature in prep.numeric:
         z = (imputed_expr(table, feature) - feature.center) / feature.scale
         cols[f"f{len(cols)}"] = z.clip(lower=-feature.clip, upper=feature.clip)
-    for i, feature in enumerate(prep.categorical):
-        level = category_expr(table, feature)
+    for i, cat in enumerate(prep.categorical):
+        level = category_expr(table, cat)
         if prep.one_hot:
-            for value in feature.levels:
-                cols[f"f{len(cols)}"] = ibis.ifelse(level == value, feature.weight, 0.0)
+            for value in cat.levels:
+                cols[f"f{len(cols)}"] = ibis.ifelse(level == value, cat.weight, 0.0)
         else:
             cols[f"c{i}"] = level
     return table.select(table[key], **cols)

@@ -207,7 +207,7 @@ def finish_profiles(
         p.name = names[p.cluster]
         p.description = describe(p)
         p.stability = float(jaccard[i]) if i < len(jaccard) else None
-        p.center_2d = tuple(centers[i]) if i < len(centers) else None  # type: ignore[assignment]
+        p.center_2d = tuple(centers[i]) if i < len(centers) else None
     return sorted(profiles, key=lambda p: p.cluster)
 
 

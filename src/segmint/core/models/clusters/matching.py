@@ -39,11 +39,11 @@ def centers_in_space(prep: Preprocessor, scorer: Scorer, target: Preprocessor) -
             raw = np.log(np.maximum(raw, 0.0) + 1.0)
         cols.append(np.clip((raw - feature.center) / feature.scale, -feature.clip, feature.clip))
     shares = _level_shares(prep, scorer)
-    for feature in target.categorical:
-        for level in feature.levels:
-            key = (feature.trait, level)
-            if feature.trait in {f.trait for f in prep.categorical}:
-                cols.append(shares.get(key, np.zeros(k)) * feature.weight)
+    for cat in target.categorical:
+        for level in cat.levels:
+            key = (cat.trait, level)
+            if cat.trait in {f.trait for f in prep.categorical}:
+                cols.append(shares.get(key, np.zeros(k)) * cat.weight)
     return np.column_stack(cols) if cols else np.zeros((k, 0))
 
 

@@ -73,7 +73,7 @@ class ClusterProfile:
             name=data.get("name", ""),
             description=data.get("description", ""),
             stability=data.get("stability"),
-            center_2d=tuple(center) if center is not None else None,  # type: ignore[arg-type]
+            center_2d=tuple(center) if center is not None else None,
             extra=dict(data.get("extra", {})),
         )
 
@@ -96,9 +96,9 @@ def profile_aggregates(
             target[f"m{i}"] = scaled.mean()
             target[f"r{i}"] = raw.mean()
         base_metrics[f"v{i}"] = scaled.var(how="pop")
-    for i, feature in enumerate(prep.categorical):
-        level = category_expr(joined, feature)
-        for j, value in enumerate(feature.levels):
+    for i, cat in enumerate(prep.categorical):
+        level = category_expr(joined, cat)
+        for j, value in enumerate(cat.levels):
             indicator = ibis.ifelse(level == value, 1.0, 0.0)
             metrics[f"p{i}_{j}"] = indicator.mean()
             base_metrics[f"p{i}_{j}"] = indicator.mean()
@@ -118,12 +118,12 @@ def build_profiles(per_cluster: pd.DataFrame, base: pd.DataFrame, prep: Preproce
             sd = float(np.sqrt(max(float(b[f"v{i}"]), 0.0)))
             effect = (float(row[f"m{i}"]) - float(b[f"m{i}"])) / sd if sd > 0 else 0.0
             effects.append(TraitEffect(feature.trait, None, _num(row[f"r{i}"]), _num(b[f"r{i}"]), effect))
-        for i, feature in enumerate(prep.categorical):
-            for j, value in enumerate(feature.levels):
+        for i, cat in enumerate(prep.categorical):
+            for j, value in enumerate(cat.levels):
                 p, p0 = float(row[f"p{i}_{j}"]), float(b[f"p{i}_{j}"])
                 spread = np.sqrt(p0 * (1.0 - p0))
                 effect = (p - p0) / spread if spread > 0 else 0.0
-                effects.append(TraitEffect(feature.trait, value, p, p0, float(effect)))
+                effects.append(TraitEffect(cat.trait, value, p, p0, float(effect)))
         effects.sort(key=lambda e: -abs(e.effect))
         size = int(row["n"])
         profiles.append(ClusterProfile(int(row["cluster"]), size, size / total, effects))

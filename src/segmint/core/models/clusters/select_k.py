@@ -77,6 +77,7 @@ def choose_k(
             sil = -1.0
         elif algorithm == "kprototypes":
             if dist is None:
+                assert codes is not None  # checked above for kprototypes
                 dist = mixed_distances(features[idx], codes[idx], fit.scorer.gamma)
             sil = float(silhouette_score(dist, labels, metric="precomputed"))
         else:
