@@ -188,7 +188,8 @@ class LiveEngine:
         return bool(self._dirty)
 
     def has_work(self, now: datetime) -> bool:
-        return bool(self._dirty) or (self.next_due() is not None and self.next_due() <= now)
+        due = self.next_due()
+        return bool(self._dirty) or (due is not None and due <= now)
 
     def next_due(self) -> datetime | None:
         while self._due and self._due_of.get(self._due[0][1]) != self._due[0][0]:
