@@ -30,6 +30,7 @@ import ibis
 import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from segmint.adapters.memberships import apply_forward, next_seq
 from segmint.adapters.workspace import Workspace
@@ -163,12 +164,14 @@ def _counts(members: ir.Table) -> dict[str, int]:
 
 
 def _tally(out: Recorded) -> None:
-    at = out.at
-    for row in out.changes.select(["segment", "kind", "at"]).to_pylist():
-        if row["at"] != at:
-            continue
+    """Entries and exits at ``at`` per segment (a backfill also writes changes at other times)."""
+    changes = out.changes
+    if not changes.num_rows:
+        return
+    at_t = changes.filter(pc.equal(changes.column("at"), pa.scalar(out.at, changes.schema.field("at").type)))
+    for row in at_t.group_by(["segment", "kind"]).aggregate([("seq", "count")]).to_pylist():
         bucket = out.entered if row["kind"] == "entered" else out.exited
-        bucket[row["segment"]] = bucket.get(row["segment"], 0) + 1
+        bucket[row["segment"]] = int(row["seq_count"])
 
 
 def _observe(
