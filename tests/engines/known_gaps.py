@@ -56,7 +56,6 @@ SUBSECOND = xfail(
 _SUBSECOND_CASES = [
     *(f"test_trait_equals_the_reference[{t}]" for t in (
         "recency_days", "mean_days_between_orders", "abandoned_carts_7d", "abandoned_carts_30d",
-        "days_since_last_seen",
     )),
     *(f"test_hand_worked_value[{c}]" for c in (
         "c02.recency_days", "c02.mean_days_between_orders", "c14.abandoned_carts_7d",

@@ -205,8 +205,7 @@ class TableStore:
             on = " AND ".join(f"t.{_q(k)} = s.{_q(k)}" for k in key)
             self.con.raw_sql(f"DELETE FROM {_q(spec.name)} t USING {_q(staged)} s WHERE {on}")
             return
-        kept = self.con.table(spec.name).anti_join(self.con.table(staged), key).to_pyarrow()
-        self.con.create_table(spec.name, kept, overwrite=True)
+        self.rewrite(spec.name, self.con.table(spec.name).anti_join(self.con.table(staged), key))
 
     def _is_empty(self, name: str) -> bool:
         return self.con.table(name).limit(1).count().to_pyarrow().as_py() == 0
@@ -220,12 +219,22 @@ class TableStore:
         kept = target.anti_join(self.con.table(staged), key)
         # Both sides in the spec's types, nullable: the stored table's types as the engine reports them
         # (precision, nullability) need not equal the staged rows', and a union needs equal schemas.
-        result = _conformed(kept, spec).union(_conformed(new, spec)).to_pyarrow()
+        result = _conformed(kept, spec).union(_conformed(new, spec))
         for child in spec.children:
             child_key = [k for k in key if k in TABLES[child].columns]
-            remaining = self.con.table(child).anti_join(self.con.table(staged), child_key).to_pyarrow()
-            self.con.create_table(child, remaining, overwrite=True)
-        self.con.create_table(spec.name, result, overwrite=True)
+            self.rewrite(child, self.con.table(child).anti_join(self.con.table(staged), child_key))
+        self.rewrite(spec.name, result)
+
+    def rewrite(self, name: str, expr: ibis.Table) -> None:
+        """Replace a table with an expression that reads it: through a scratch table, because an engine
+        may not overwrite a table it is reading (Spark), and the rows stay in the engine (a round trip
+        through Arrow and pandas turns missing text into the string 'NaN' on Spark)."""
+        scratch = self.scratch_name("rewrite")
+        self.con.create_table(scratch, expr, temp=self.is_duckdb, overwrite=True)
+        try:
+            self.con.create_table(name, self.con.table(scratch), overwrite=True)
+        finally:
+            self.drop(scratch)
 
 
 def _conformed(table: ibis.Table, spec: TableSpec) -> ibis.Table:

@@ -154,6 +154,10 @@ class IdentityLinks:
     def get(self, anonymous_id: str) -> str | None:
         return self.customer_of.get(anonymous_id)
 
+    def linked_at(self, anonymous_id: str) -> datetime | None:
+        """When the anonymous id's winning link was made (None: unknown, or known since always)."""
+        return self._linked_at.get(anonymous_id)
+
     def __contains__(self, anonymous_id: object) -> bool:
         return anonymous_id in self.customer_of
 

@@ -244,9 +244,15 @@ class Ingestor:
             if new_ids:
                 store.insert_events(pa.table(columns, schema=_EVENTS_SCHEMA))
             if unknown:
-                store.insert_customer_stubs(
-                    unknown, _first_seen(unknown, owners, columns["occurred_at"], links)
-                )
+                # An anonymous event makes its customer known only once its link is: at the later of
+                # the two times (before the link, the event belonged to nobody).
+                known_at = [
+                    t
+                    if c is not None or o is None
+                    else _later(t, won[a][1] if a in won else self.links.linked_at(a))
+                    for c, a, o, t in zip(cust_col, anon_col, owners, columns["occurred_at"], strict=True)
+                ]
+                store.insert_customer_stubs(unknown, _first_seen(unknown, owners, known_at, links))
             if customers:
                 self._upsert_customers(customers)
         committed_at = _now()
@@ -329,3 +335,7 @@ def _first_seen(
             first[customer] = at
     now = _now()
     return [first.get(c, now) for c in ids]
+
+
+def _later(a: datetime, b: datetime | None) -> datetime:
+    return a if b is None or b <= a else b

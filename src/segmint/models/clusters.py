@@ -289,7 +289,7 @@ def _write_assignments(
         current = ws.table("cluster_assignments")
         kept = current.filter(current.model != model.name)
         merged = kept.union(_conform(new, current))
-        ws.store.replace("cluster_assignments", merged if ws.store.is_duckdb else merged.to_pyarrow())
+        ws.store.rewrite("cluster_assignments", merged)
         count = int(new.count().to_pyarrow().as_py())
     finally:
         ws.store.drop(staged)
