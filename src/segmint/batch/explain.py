@@ -19,7 +19,14 @@ from segmint.adapters.workspace import Workspace
 from segmint.batch.definitions import check_context, check_definition, load_definitions, resolve_rule
 from segmint.batch.evaluate import compile_context
 from segmint.batch.reads import default_as_of, require_segment, segment_members_at
-from segmint.batch.traits import catalog_for, restricted_traits, rule_traits, stored_traits, workspace_catalog
+from segmint.batch.traits import (
+    catalog_for,
+    restricted_tables,
+    restricted_traits,
+    rule_traits,
+    stored_traits,
+    workspace_catalog,
+)
 from segmint.core.rules import explain as explain_rule
 from segmint.core.segments.definition import SegmentError
 from segmint.core.timeutil import parse_as_of
@@ -53,21 +60,23 @@ def explain(
         raise SegmentError(f"no customer with id {customer_id!r}", detail={"customer_id": customer_id})
 
     needed = rule_traits([rule], check_context(catalog, defs))
+    # The customer's own rows, read once: whatever the traits, the rule's events, identities and
+    # customer columns come from these (restrict() keeps exactly what decides this customer).
+    tables = restricted_tables(ws, [customer_id])
     traits = stored_traits(ws, t)
     if traits is not None:
-        tables = dict(ws.tables())
+        traits = traits.filter(traits.customer_id == ibis.literal(customer_id))
     else:
         subset = catalog_for(catalog, needed)
-        traits, tables = restricted_traits(
-            ws, t, [customer_id], subset or catalog_for(catalog, ["orders_count"])
-        )
-        if subset is None:
-            traits = None  # the rule reads no trait: its clauses are on events and segments only
-    if traits is not None:
-        traits = traits.filter(traits.customer_id == ibis.literal(customer_id))
+        if subset is not None:  # else the rule reads no trait: its clauses are on events and segments
+            computed, _ = restricted_traits(ws, t, [customer_id], subset, tables)
+            # Computed on their own and kept as one in-memory row: compiling the trait expression and
+            # the explanation as a single query costs more than the two apart.
+            traits = ibis.memtable(computed.to_pyarrow(), schema=computed.schema())
 
     def lookup(name: str):
-        return segment_members_at(ws, name, t)
+        members = segment_members_at(ws, name, t)
+        return members.filter(members.customer_id == ibis.literal(customer_id))
 
     ctx = compile_context(traits, tables, t, catalog, lookup)
 
