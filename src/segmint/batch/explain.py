@@ -60,19 +60,20 @@ def explain(
         raise SegmentError(f"no customer with id {customer_id!r}", detail={"customer_id": customer_id})
 
     needed = rule_traits([rule], check_context(catalog, defs))
-    # The customer's own rows, read once: whatever the traits, the rule's events, identities and
-    # customer columns come from these (restrict() keeps exactly what decides this customer).
-    tables = restricted_tables(ws, [customer_id])
     traits = stored_traits(ws, t)
+    subset = None if traits is not None else catalog_for(catalog, needed)
+    # The customer's own rows, read once: the rule reads the customer's row, events and identities
+    # (restrict() keeps exactly what decides this customer), traits computed here read them all.
+    tables = restricted_tables(
+        ws, [customer_id], only=None if subset is not None else ("customers", "events", "identities")
+    )
     if traits is not None:
         traits = traits.filter(traits.customer_id == ibis.literal(customer_id))
-    else:
-        subset = catalog_for(catalog, needed)
-        if subset is not None:  # else the rule reads no trait: its clauses are on events and segments
-            computed, _ = restricted_traits(ws, t, [customer_id], subset, tables)
-            # Computed on their own and kept as one in-memory row: compiling the trait expression and
-            # the explanation as a single query costs more than the two apart.
-            traits = ibis.memtable(computed.to_pyarrow(), schema=computed.schema())
+    elif subset is not None:  # else the rule reads no trait: its clauses are on events and segments
+        computed, _ = restricted_traits(ws, t, [customer_id], subset, tables)
+        # Computed on their own and kept as one in-memory row: compiling the trait expression and the
+        # explanation as a single query costs more than the two apart.
+        traits = ibis.memtable(computed.to_pyarrow(), schema=computed.schema())
 
     def lookup(name: str):
         members = segment_members_at(ws, name, t)

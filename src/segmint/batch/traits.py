@@ -24,6 +24,7 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from segmint.adapters.workspace import Workspace
 from segmint.core.rules import nodes as n
@@ -265,12 +266,20 @@ def restrict(tables: Mapping[str, ir.Table], ids: ir.Table) -> dict[str, ir.Tabl
     return out
 
 
+# The tables restrict() cuts down to a few customers' rows.
+_CUT_DOWN = ("customers", "orders", "order_lines", "events", "identities")
+
+
 def restricted_tables(
-    ws: Workspace, customer_ids: Iterable[str], sources: Mapping[str, ir.Table] | None = None
+    ws: Workspace,
+    customer_ids: Iterable[str],
+    sources: Mapping[str, ir.Table] | None = None,
+    only: Iterable[str] | None = None,
 ) -> dict[str, ir.Table]:
     """The rows :func:`restrict` keeps for the given customers, read once into memory (a handful of
     rows per customer) and returned as in-memory tables with the sources' schemas; other inputs
-    (products, predictions) pass through unchanged.
+    (products, predictions) pass through unchanged. ``only``: read just these of the cut-down tables
+    (customers, orders, order_lines, events, identities) and leave the others out.
 
     Why read them first: kept as filters inside one large query, the anonymous-events condition
     (``customer_id IS NULL AND anonymous_id IN (subquery)``) and the order-lines semi-join make the
@@ -279,25 +288,36 @@ def restricted_tables(
     engine pushes into its scan, and the trait query then runs on a few rows."""
     ids = sorted({str(c) for c in customer_ids})
     sources = dict(sources) if sources is not None else trait_sources(ws)
-    identities, events = sources["identities"], sources["events"]
-    # Anonymous ids linked to the customers, then every link of those ids (as restrict() keeps them).
-    links = _matching(identities, "customer_id", ids).select("anonymous_id").distinct().to_pyarrow()
-    anon = sorted(a for a in links.column("anonymous_id").to_pylist() if a is not None)
-    rows = {
-        "identities": _matching(identities, "anonymous_id", anon),
-        "events": _matching(events, "customer_id", ids).union(
-            _matching(events, "anonymous_id", anon, events.customer_id.isnull()), distinct=False
-        ),
-        "customers": _matching(sources["customers"], "customer_id", ids),
-        "orders": _matching(sources["orders"], "customer_id", ids),
-    }
-    read = {name: expr.to_pyarrow() for name, expr in rows.items()}
-    order_ids = sorted(set(read["orders"].column("order_id").to_pylist()) - {None})
-    lines = sources["order_lines"]
-    read["order_lines"] = lines.filter(lines.order_id.isin(order_ids)).to_pyarrow()
-    out = dict(sources)
+    wanted = set(only) if only is not None else set(_CUT_DOWN)
+    read: dict[str, pa.Table] = {}
+    if wanted & {"events", "identities"}:
+        # Every link of the anonymous ids linked to the customers (as restrict() keeps them): one query
+        # for the links of the customers' anonymous ids, which include the customers' own links.
+        identities = sources["identities"]
+        mine = identities.filter(identities.customer_id.isin(ids)).select("anonymous_id")
+        linked = identities.filter(identities.anonymous_id.isin(mine.anonymous_id)).to_pyarrow()
+        own = pc.is_in(linked.column("customer_id"), pa.array(ids, pa.string()))
+        anon = sorted(set(linked.filter(own).column("anonymous_id").to_pylist()) - {None})
+        read["identities"] = linked
+        events = sources["events"]
+        read["events"] = (
+            _matching(events, "customer_id", ids)
+            .union(_matching(events, "anonymous_id", anon, events.customer_id.isnull()), distinct=False)
+            .to_pyarrow()
+        )
+    for name in wanted & {"customers", "orders"}:
+        read[name] = _matching(sources[name], "customer_id", ids).to_pyarrow()
+    if "order_lines" in wanted:
+        orders = read.get("orders")
+        if orders is None:
+            orders = _matching(sources["orders"], "customer_id", ids).select("order_id").to_pyarrow()
+        order_ids = sorted(set(orders.column("order_id").to_pylist()) - {None})
+        lines = sources["order_lines"]
+        read["order_lines"] = lines.filter(lines.order_id.isin(order_ids)).to_pyarrow()
+    out = {k: v for k, v in sources.items() if k not in _CUT_DOWN or k in wanted}
     for name, data in read.items():
-        out[name] = ibis.memtable(data, schema=sources[name].schema())
+        if name in wanted:
+            out[name] = ibis.memtable(data, schema=sources[name].schema())
     return out
 
 
