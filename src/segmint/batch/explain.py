@@ -70,10 +70,7 @@ def explain(
     if traits is not None:
         traits = traits.filter(traits.customer_id == ibis.literal(customer_id))
     elif subset is not None:  # else the rule reads no trait: its clauses are on events and segments
-        computed, _ = restricted_traits(ws, t, [customer_id], subset, tables)
-        # Computed on their own and kept as one in-memory row: compiling the trait expression and the
-        # explanation as a single query costs more than the two apart.
-        traits = ibis.memtable(computed.to_pyarrow(), schema=computed.schema())
+        traits, _ = restricted_traits(ws, t, [customer_id], subset, tables)
 
     def lookup(name: str):
         members = segment_members_at(ws, name, t)
