@@ -12,49 +12,22 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import tempfile
 import time
 from pathlib import Path
 
+from _shops import fresh_copy, loaded, shop
 from segmint.adapters.workspace import Workspace
 from segmint.batch.definitions import install_library
 from segmint.batch.evaluate import evaluate_segments
-from segmint.demo.generate import generate_shop, generated_end, load_generated
-
-
-def shop(cache: Path, customers: int) -> Path:
-    out = cache / f"shop_{customers}"
-    if not (out / "meta.json").exists():
-        started = time.perf_counter()
-        generate_shop(out, customers, seed=1)
-        print(f"  generated {customers:,} customers in {time.perf_counter() - started:.1f} s")
-    return out
-
-
-def loaded(cache: Path, customers: int, data: Path) -> Path:
-    """A workspace with the generated shop loaded, kept under the cache: loading 1M customers takes
-    minutes and is not what this benchmark measures. Reloaded when the shop's meta.json changes."""
-    out = cache / f"loaded_{customers}"
-    meta = (data / "meta.json").read_text()
-    if (out / "meta.json").exists() and (out / "meta.json").read_text() == meta:
-        return out
-    shutil.rmtree(out, ignore_errors=True)
-    started = time.perf_counter()
-    ws = Workspace.init(out / "shop")
-    load_generated(ws, data)
-    ws.close()
-    (out / "meta.json").write_text(meta)
-    print(f"  loaded {customers:,} customers in {time.perf_counter() - started:.1f} s")
-    return out
+from segmint.demo.generate import generated_end
 
 
 def run(cache: Path, customers: int, threads: int) -> dict:
     data = shop(cache, customers)
     source = loaded(cache, customers, data)
-    with tempfile.TemporaryDirectory(dir=cache) as tmp:
-        # A fresh copy per run: evaluation writes traits, memberships and history.
-        shutil.copytree(source / "shop", Path(tmp) / "shop")
-        ws = Workspace.open(Path(tmp) / "shop")
+    # A fresh copy per run: evaluation writes traits, memberships and history.
+    with fresh_copy(cache, source) as root:
+        ws = Workspace.open(root)
         ws.con.raw_sql(f"SET threads = {threads}")
         counts = {name: ws.count(name) for name in ("customers", "orders", "order_lines", "events")}
         shutil.rmtree(ws.segments_dir, ignore_errors=True)

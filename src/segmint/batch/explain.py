@@ -19,7 +19,14 @@ from segmint.adapters.workspace import Workspace
 from segmint.batch.definitions import check_context, check_definition, load_definitions, resolve_rule
 from segmint.batch.evaluate import compile_context
 from segmint.batch.reads import default_as_of, require_segment, segment_members_at
-from segmint.batch.traits import catalog_for, restricted_traits, rule_traits, stored_traits, workspace_catalog
+from segmint.batch.traits import (
+    catalog_for,
+    restricted_tables,
+    restricted_traits,
+    rule_traits,
+    stored_traits,
+    workspace_catalog,
+)
 from segmint.core.rules import explain as explain_rule
 from segmint.core.segments.definition import SegmentError
 from segmint.core.timeutil import parse_as_of
@@ -54,20 +61,20 @@ def explain(
 
     needed = rule_traits([rule], check_context(catalog, defs))
     traits = stored_traits(ws, t)
-    if traits is not None:
-        tables = dict(ws.tables())
-    else:
-        subset = catalog_for(catalog, needed)
-        traits, tables = restricted_traits(
-            ws, t, [customer_id], subset or catalog_for(catalog, ["orders_count"])
-        )
-        if subset is None:
-            traits = None  # the rule reads no trait: its clauses are on events and segments only
+    subset = None if traits is not None else catalog_for(catalog, needed)
+    # The customer's own rows, read once: the rule reads the customer's row, events and identities
+    # (restrict() keeps exactly what decides this customer), traits computed here read them all.
+    tables = restricted_tables(
+        ws, [customer_id], only=None if subset is not None else ("customers", "events", "identities")
+    )
     if traits is not None:
         traits = traits.filter(traits.customer_id == ibis.literal(customer_id))
+    elif subset is not None:  # else the rule reads no trait: its clauses are on events and segments
+        traits, _ = restricted_traits(ws, t, [customer_id], subset, tables)
 
     def lookup(name: str):
-        return segment_members_at(ws, name, t)
+        members = segment_members_at(ws, name, t)
+        return members.filter(members.customer_id == ibis.literal(customer_id))
 
     ctx = compile_context(traits, tables, t, catalog, lookup)
 

@@ -24,6 +24,7 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from segmint.adapters.workspace import Workspace
 from segmint.core.rules import nodes as n
@@ -31,6 +32,7 @@ from segmint.core.schema import CANONICAL, IMPORTS, TABLES, TRAIT_RUNS
 from segmint.core.timeutil import DurationError, parse_as_of
 from segmint.core.traits import Catalog, default_catalog, predictive, trait_table
 from segmint.core.traits.catalog import FAMILIES
+from segmint.core.traits.rfm import GROUP as RFM_GROUP
 from segmint.core.traits.value import RANK_POPULATION, buyer_population
 from segmint.errors import SegmintError
 
@@ -43,6 +45,7 @@ __all__ = [
     "compute_traits",
     "profile",
     "restrict",
+    "restricted_tables",
     "restricted_traits",
     "stored_traits",
     "trait_settings",
@@ -263,21 +266,99 @@ def restrict(tables: Mapping[str, ir.Table], ids: ir.Table) -> dict[str, ir.Tabl
     return out
 
 
+# The tables restrict() cuts down to a few customers' rows.
+_CUT_DOWN = ("customers", "orders", "order_lines", "events", "identities")
+
+
+def restricted_tables(
+    ws: Workspace,
+    customer_ids: Iterable[str],
+    sources: Mapping[str, ir.Table] | None = None,
+    only: Iterable[str] | None = None,
+) -> dict[str, ir.Table]:
+    """The rows :func:`restrict` keeps for the given customers, read once into memory (a handful of
+    rows per customer) and returned as in-memory tables with the sources' schemas; other inputs
+    (products, predictions) pass through unchanged. ``only``: read just these of the cut-down tables
+    (customers, orders, order_lines, events, identities) and leave the others out.
+
+    Why read them first: kept as filters inside one large query, the anonymous-events condition
+    (``customer_id IS NULL AND anonymous_id IN (subquery)``) and the order-lines semi-join make the
+    engine scan and join every event and order line (seconds at 1M customers), and every trait group
+    that reads a table scans it again. Here each table is read once, with filters on literal ids the
+    engine pushes into its scan, and the trait query then runs on a few rows."""
+    ids = sorted({str(c) for c in customer_ids})
+    sources = dict(sources) if sources is not None else trait_sources(ws)
+    wanted = set(only) if only is not None else set(_CUT_DOWN)
+    read: dict[str, pa.Table] = {}
+    if wanted & {"events", "identities"}:
+        # Every link of the anonymous ids linked to the customers (as restrict() keeps them): one query
+        # for the links of the customers' anonymous ids, which include the customers' own links.
+        identities = sources["identities"]
+        mine = identities.filter(identities.customer_id.isin(ids)).select("anonymous_id")
+        linked = identities.filter(identities.anonymous_id.isin(mine.anonymous_id)).to_pyarrow()
+        own = pc.is_in(linked.column("customer_id"), pa.array(ids, pa.string()))
+        anon = sorted(set(linked.filter(own).column("anonymous_id").to_pylist()) - {None})
+        read["identities"] = linked
+        events = sources["events"]
+        read["events"] = (
+            _matching(events, "customer_id", ids)
+            .union(_matching(events, "anonymous_id", anon, events.customer_id.isnull()), distinct=False)
+            .to_pyarrow()
+        )
+    for name in wanted & {"customers", "orders"}:
+        read[name] = _matching(sources[name], "customer_id", ids).to_pyarrow()
+    if "order_lines" in wanted:
+        orders = read.get("orders")
+        if orders is None:
+            orders = _matching(sources["orders"], "customer_id", ids).select("order_id").to_pyarrow()
+        order_ids = sorted(set(orders.column("order_id").to_pylist()) - {None})
+        lines = sources["order_lines"]
+        read["order_lines"] = lines.filter(lines.order_id.isin(order_ids)).to_pyarrow()
+    out = {k: v for k, v in sources.items() if k not in _CUT_DOWN or k in wanted}
+    for name, data in read.items():
+        if name in wanted:
+            out[name] = ibis.memtable(data, schema=sources[name].schema())
+    return out
+
+
+# Up to this many ids, rows are selected with one equality filter per id (a union) rather than one IN
+# list: DuckDB skips row groups by their min/max for an equality, but checks an IN list row by row.
+_EQUALITY_LIMIT = 32
+
+
+def _matching(table: ir.Table, column: str, values: list, *also: ir.BooleanValue) -> ir.Table:
+    """The rows of ``table`` whose ``column`` is one of ``values`` (non-missing) and where ``also``
+    holds."""
+    if not values:
+        return table.filter(ibis.literal(False))
+    if len(values) > _EQUALITY_LIMIT:
+        return table.filter(table[column].isin(values), *also)
+    parts = [table.filter(table[column] == ibis.literal(v), *also) for v in values]
+    return ibis.union(*parts, distinct=False) if len(parts) > 1 else parts[0]
+
+
 def restricted_traits(
-    ws: Workspace, as_of: datetime, customer_ids: list[str], catalog: Catalog | None = None
+    ws: Workspace,
+    as_of: datetime,
+    customer_ids: list[str],
+    catalog: Catalog | None = None,
+    tables: Mapping[str, ir.Table] | None = None,
 ) -> tuple[ir.Table, dict[str, ir.Table]]:
     """Traits of a few customers as of ``as_of``, computed from their rows only, and the restricted
-    tables they came from (for rules that also read events). Scores that rank a customer against the
+    tables they came from (for rules that also read events; pass ``tables`` from
+    :func:`restricted_tables` to reuse rows already read). Scores that rank a customer against the
     whole base (RFM quintiles, the CLV percentile) still rank against everyone, so the values are
     exactly those of a run over every customer."""
-    ids = ibis.memtable(pa.table({"customer_id": pa.array(customer_ids, pa.string())}))
-    sources = trait_sources(ws)
-    tables = restrict(sources, ids)
-    tables[RANK_POPULATION] = buyer_population(sources["orders"], as_of)
+    ids = [str(c) for c in customer_ids]
+    tables = dict(tables) if tables is not None else restricted_tables(ws, ids)
     catalog = catalog if catalog is not None else workspace_catalog(ws)
+    if RFM_GROUP.name in catalog.groups:
+        # Only the RFM group reads the orders group's rank scores: without it, the population (an
+        # aggregate of every order up to as_of) would be computed and thrown away.
+        tables[RANK_POPULATION] = buyer_population(ws.table("orders"), as_of)
     traits = trait_table(tables, as_of, catalog, trait_settings(ws))
     # Inputs that are not cut down (the scores ranked against everyone) add rows of other customers.
-    return traits.filter(traits.customer_id.isin(ids.customer_id)), tables
+    return traits.filter(traits.customer_id.isin(ids)), tables
 
 
 def profile(ws: Workspace, customer_id: str, as_of: str | datetime | date | None = None) -> dict[str, Any]:
