@@ -103,6 +103,11 @@ PRIVATE = ("_last_unsub_at", "_app_events", "_event_channel")
 _PER_EMAIL = ("_n",)
 
 
+def event_ids(tables: Mapping[str, ir.Table], as_of: datetime) -> ir.Table:
+    """Every customer with an event (own or stitched) as of ``as_of``: the rows of :func:`build_events`."""
+    return resolved_events(tables, as_of).select("customer_id").distinct()
+
+
 def build_events(tables: Mapping[str, ir.Table], as_of: datetime, settings: dict[str, Any]) -> ir.Table:
     # One pass over the (large) events table: a pre-aggregate per (customer, session, cart, device,
     # browser, os, channel) holds every count and time the traits need, and each trait is then
@@ -246,4 +251,4 @@ def _capped_rate(part: ir.IntegerValue, whole: ir.IntegerValue) -> ir.FloatingVa
     return ibis.ifelse(whole > 0, rate, ibis.null("float64"))
 
 
-GROUP = TraitGroup("events", SPECS, build_events, needs_settings=True)
+GROUP = TraitGroup("events", SPECS, build_events, needs_settings=True, ids=event_ids)

@@ -20,11 +20,13 @@ argument sets ``needs_settings=True`` (thresholds such as the lifecycle windows 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 
 import ibis
 import ibis.expr.datatypes as dt
+import ibis.expr.types as ir
 
 __all__ = [
     "FAMILIES",
@@ -102,6 +104,9 @@ class TraitGroup:
     derived: bool = False
     # The builder takes a third argument: the resolved trait settings (a dict).
     needs_settings: bool = False
+    # The customers the group knows as of a time (``customer_id``, distinct): exactly the rows ``build``
+    # gives, without computing its traits. Groups that define the customer universe have it.
+    ids: Callable[[Mapping[str, ir.Table], datetime], ir.Table] | None = None
 
 
 class Catalog:

@@ -66,11 +66,15 @@ def trait_table(
 
     outputs = [_checked(g, _call(g, tables, as_of, resolved)) for g in sources]
     # The customer universe is what the customers, orders and events groups know. A catalog without
-    # some of them (only the groups a rule reads) still has every customer: their ids join in too (an
-    # engine prunes the unused aggregates), so a subset gives the same rows as the whole catalog.
+    # some of them (only the groups a rule reads) still has every customer: their ids join in too (each
+    # group says which customers it knows without computing its traits), so a subset gives the same rows
+    # as the whole catalog.
     for group in UNIVERSE_GROUPS:
         if group.name not in catalog.groups:
-            outputs.append(_call(group, tables, as_of, resolved).select("customer_id"))
+            ids = group.ids(tables, as_of) if group.ids is not None else None
+            outputs.append(
+                ids if ids is not None else _call(group, tables, as_of, resolved).select("customer_id")
+            )
     wide = outputs[0]
     for part in outputs[1:]:
         wide = _outer_join(wide, part)

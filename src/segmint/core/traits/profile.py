@@ -81,9 +81,18 @@ def consent_at(opt_in: ir.BooleanValue, opt_in_at: ir.TimestampValue, as_of: dat
     return ibis.ifelse(opt_in.isnull(), ibis.null("boolean"), opt_in & ~given_later)
 
 
-def build_profile(tables: Mapping[str, ir.Table], as_of: datetime) -> ir.Table:
+def _known(tables: Mapping[str, ir.Table], as_of: datetime) -> ir.Table:
+    """Customers rows that exist as of ``as_of`` (created then or earlier, or with no creation time)."""
     c = tables["customers"]
-    c = c.filter(c.created_at.isnull() | (c.created_at <= ts_literal(as_of)))
+    return c.filter(c.created_at.isnull() | (c.created_at <= ts_literal(as_of)))
+
+
+def profile_ids(tables: Mapping[str, ir.Table], as_of: datetime) -> ir.Table:
+    return _known(tables, as_of).select("customer_id").distinct()
+
+
+def build_profile(tables: Mapping[str, ir.Table], as_of: datetime) -> ir.Table:
+    c = _known(tables, as_of)
     age = age_at(c.birth_date, as_of)
     return c.select(
         "customer_id",
@@ -97,4 +106,4 @@ def build_profile(tables: Mapping[str, ir.Table], as_of: datetime) -> ir.Table:
     )
 
 
-GROUP = TraitGroup("profile", SPECS, build_profile)
+GROUP = TraitGroup("profile", SPECS, build_profile, ids=profile_ids)

@@ -92,9 +92,18 @@ SPECS: tuple[TraitSpec, ...] = (
 )
 
 
-def build_orders(tables: Mapping[str, ir.Table], as_of: datetime, settings: dict[str, Any]) -> ir.Table:
+def _dated(tables: Mapping[str, ir.Table], as_of: datetime) -> ir.Table:
     orders = tables["orders"]
-    o = orders.filter(orders.ordered_at <= ts_literal(as_of), orders.customer_id.notnull())
+    return orders.filter(orders.ordered_at <= ts_literal(as_of), orders.customer_id.notnull())
+
+
+def order_ids(tables: Mapping[str, ir.Table], as_of: datetime) -> ir.Table:
+    """Every customer with an order (any status) as of ``as_of``: the rows of :func:`build_orders`."""
+    return _dated(tables, as_of).select("customer_id").distinct()
+
+
+def build_orders(tables: Mapping[str, ir.Table], as_of: datetime, settings: dict[str, Any]) -> ir.Table:
+    o = _dated(tables, as_of)
     status = o.status.lower()
     sale = o.status.isnull() | status.isin(SALE_STATUSES)
     net = o.total - o.refunded_amount.fill_null(0)
@@ -197,4 +206,4 @@ def _lifecycle(agg: ir.Table, as_of: datetime, settings: dict[str, Any]) -> ir.S
     )
 
 
-GROUP = TraitGroup("orders", SPECS, build_orders, needs_settings=True)
+GROUP = TraitGroup("orders", SPECS, build_orders, needs_settings=True, ids=order_ids)
