@@ -90,7 +90,8 @@ def test_sufficiency_messages():
 def test_backtest_on_synthetic_shop_beats_baselines(tmp_path):
     from segmint.adapters.workspace import Workspace
     from segmint.demo.generate import generate_shop, load_generated
-    from segmint.models.predict import backtest_propensity, list_runs
+    from segmint.models.propensity import backtest_propensity
+    from segmint.models.runs import list_runs
 
     generate_shop(tmp_path / "shop", 3000, seed=1, workers=1)
     with Workspace.init(tmp_path / "ws") as ws:

@@ -6,6 +6,7 @@ import typer
 
 from segmint.cli._common import emit, open_workspace
 from segmint.models import predict as uc
+from segmint.models.propensity import backtest_propensity
 
 
 def register(app: typer.Typer) -> None:
@@ -53,7 +54,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Time-split backtest of the order-again propensity model against recency and BG/NBD P(alive)."""
         with open_workspace(ctx) as ws:
-            out = uc.backtest_propensity(ws, cutoff, horizon)
+            out = backtest_propensity(ws, cutoff, horizon)
         if ctx.find_root().obj.json:
             emit(ctx, out)
             return

@@ -8,9 +8,8 @@ engine (see core/models/btyd/engine.py), the rest (CLV, next order time) in batc
 
 from __future__ import annotations
 
-import json
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 import numpy as np
@@ -24,19 +23,11 @@ from segmint.core.models.btyd._transactions import TransactionFitter
 from segmint.core.models.btyd.diagnostics import cohort_tracking, frequency_histogram, holdout_by_frequency
 from segmint.core.models.btyd.engine import EngineScoringUnsupported, bgnbd_score_expr
 from segmint.core.models.summary import calibration_summary, cohort_daily_transactions, time_unit_days
-from segmint.core.schema import MODEL_RUNS, PREDICTIONS
+from segmint.core.schema import PREDICTIONS
 from segmint.core.timeutil import parse_as_of
-from segmint.errors import SegmintError
+from segmint.models.runs import PredictError, list_runs, load_run, now, store_run
 
 __all__ = ["PredictError", "fit_model", "list_runs", "load_run", "score"]
-
-
-class PredictError(SegmintError):
-    """A predict command cannot run as asked (unknown model or run, nothing to score)."""
-
-
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
 
 
 def _transaction_model(name: str) -> type[TransactionFitter]:
@@ -99,9 +90,9 @@ def fit_model(
         "calibration_end": cal_end,
         "holdout_end": hold_end,
         "metrics": metrics,
-        "fitted_at": _now(),
+        "fitted_at": now(),
     }
-    _store_run(ws, run)
+    store_run(ws, run)
     return run
 
 
@@ -154,40 +145,6 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """Plain JSON-ready rows (Python numbers, NaN as None)."""
     rows = frame.astype(object).where(frame.notna(), None).to_dict("records")
     return [{k: (v.item() if isinstance(v, np.generic) else v) for k, v in row.items()} for row in rows]
-
-
-def _store_run(ws: Any, run: dict[str, Any]) -> None:
-    row = {
-        **run,
-        "parameters": json.dumps(run["parameters"]),
-        "standard_errors": json.dumps(run["standard_errors"], allow_nan=True),
-        "metrics": json.dumps(run["metrics"], default=float),
-    }
-    table = pa.Table.from_pylist([row], schema=MODEL_RUNS.schema.to_pyarrow())
-    ws.store.append(MODEL_RUNS.name, table)
-
-
-def list_runs(ws: Any, model: str | None = None) -> list[dict[str, Any]]:
-    """Every stored run, newest first, with JSON columns decoded."""
-    t = ws.table(MODEL_RUNS.name)
-    if model is not None:
-        t = t.filter(t.model == model)
-    rows = t.order_by(t.fitted_at.desc()).to_pyarrow().to_pylist()
-    for row in rows:
-        for key in ("parameters", "standard_errors", "metrics"):
-            row[key] = json.loads(row[key]) if row[key] else {}
-    return rows
-
-
-def load_run(
-    ws: Any, run_id: str | None = None, models: tuple[str, ...] = ("bgnbd", "pnbd", "mbgnbd")
-) -> dict:
-    """A run by id, or the newest run of one of ``models``."""
-    runs = [r for r in list_runs(ws) if (r["run_id"] == run_id if run_id else r["model"] in models)]
-    if not runs:
-        what = f"no run {run_id!r}" if run_id else f"no fitted {' / '.join(models)} model"
-        raise PredictError(f"{what} in this workspace: run `segmint predict fit --model ...` first")
-    return runs[0]
 
 
 def score(
@@ -252,7 +209,7 @@ def score(
         propensity = model.probability_purchase_within(30 / days, x, t_x, T)
     wait = model.time_to_next_purchase(x, t_x, T) * days
     next_at = [when + timedelta(days=float(w)) if np.isfinite(w) and w < 3.6e6 else None for w in wait]
-    scored_at = _now()
+    scored_at = now()
     out = pa.table(
         {
             "customer_id": df.customer_id.astype(str).tolist(),
@@ -282,12 +239,3 @@ def score(
         "clv_12m_total": float(np.nansum(clv)) if gg_run is not None else None,
         "clv_from_gg_run": gg_run["run_id"] if gg_run is not None else None,
     }
-
-
-def backtest_propensity(
-    ws: Any, cutoff: str | datetime, horizon: str = "90d", **kwargs: Any
-) -> dict[str, Any]:
-    """See :func:`segmint.models.propensity.backtest_propensity` (kept here for the CLI and API)."""
-    from segmint.models.propensity import backtest_propensity as run
-
-    return run(ws, cutoff, horizon, **kwargs)

@@ -46,6 +46,7 @@ from segmint.core.models.summary import calibration_summary
 from segmint.core.timeutil import format_duration, parse_as_of, parse_duration
 from segmint.core.traits import default_catalog
 from segmint.core.traits.compute import trait_table
+from segmint.models.runs import now, store_run
 
 __all__ = ["EXCLUDED_FAMILIES", "backtest_propensity", "propensity_frame"]
 
@@ -169,8 +170,6 @@ def _store(
     rows: list[dict],
     calibration: list[dict],
 ) -> str:
-    from segmint.models.predict import _now, _store_run
-
     run: dict[str, Any] = {
         "run_id": uuid.uuid4().hex[:12],
         "model": "propensity",
@@ -182,7 +181,7 @@ def _store(
         "calibration_end": train_end,
         "holdout_end": test_cutoff + span,
         "metrics": {"backtest": rows, "calibration": calibration},
-        "fitted_at": _now(),
+        "fitted_at": now(),
     }
-    _store_run(ws, run)
+    store_run(ws, run)
     return run["run_id"]
