@@ -19,7 +19,7 @@ from segmint.core.traits import (
     resolve_settings,
 )
 from segmint.core.traits.needs import share_names
-from segmint.core.traits.rfm import quintile
+from segmint.core.traits.rfm import quintile, rfm_scores, rfm_scores_of
 
 REQUIRED = [
     "total_spent",
@@ -165,3 +165,36 @@ def test_quintile_scores_match_a_reference_and_ties_share_a_score(values, descen
     by_value = {}
     for v, s in zip(values, got, strict=True):
         assert by_value.setdefault(v, s) == s
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(min_value=0, max_value=400),  # recency_days
+            st.integers(min_value=0, max_value=5),  # orders_count (0: not a buyer)
+            st.sampled_from([0.0, 9.99, 10.0, 25.5, 100.0, 1e6]),  # total_spent, ties on purpose
+        ),
+        min_size=1,
+        max_size=30,
+    ),
+    st.data(),
+)
+def test_counted_rfm_scores_equal_the_ranked_ones(rows, data):
+    """Explaining one customer counts the buyers below them (rfm_scores_of) instead of ranking every
+    buyer (rfm_scores): the scores must be the same, ties and non-buyers included."""
+    con = ibis.duckdb.connect()
+    ids = [f"c{i}" for i in range(len(rows))]
+    buyers = ibis.memtable(
+        {
+            "customer_id": ids,
+            "recency_days": [r[0] for r in rows],
+            "orders_count": [r[1] for r in rows],
+            "total_spent": [r[2] for r in rows],
+        }
+    )
+    targets = data.draw(st.lists(st.sampled_from(ids), min_size=1, max_size=4, unique=True))
+    ranked = {r["customer_id"]: r for r in con.to_pyarrow(rfm_scores(buyers)).to_pylist()}
+    counted = con.to_pyarrow(rfm_scores_of(buyers, ibis.memtable({"customer_id": targets}))).to_pylist()
+    expected = sorted((ranked[c] for c in targets if c in ranked), key=lambda r: r["customer_id"])
+    assert sorted(counted, key=lambda r: r["customer_id"]) == expected

@@ -71,6 +71,9 @@ def explain(
         traits = traits.filter(traits.customer_id == ibis.literal(customer_id))
     elif subset is not None:  # else the rule reads no trait: its clauses are on events and segments
         traits, _ = restricted_traits(ws, t, [customer_id], subset, tables)
+        # Computed once into memory: the rule's clauses are each one query over the traits, and
+        # compiling the whole trait expression for every clause costs more than the customer's rows.
+        traits = ibis.memtable(traits.to_pyarrow(), schema=traits.schema())
 
     def lookup(name: str):
         members = segment_members_at(ws, name, t)

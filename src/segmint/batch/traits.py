@@ -33,7 +33,7 @@ from segmint.core.timeutil import DurationError, parse_as_of
 from segmint.core.traits import Catalog, default_catalog, predictive, trait_table
 from segmint.core.traits.catalog import FAMILIES
 from segmint.core.traits.rfm import GROUP as RFM_GROUP
-from segmint.core.traits.value import RANK_POPULATION, buyer_population
+from segmint.core.traits.value import COUNT_POPULATION, RANK_POPULATION, buyer_population
 from segmint.errors import SegmintError
 
 __all__ = [
@@ -337,6 +337,11 @@ def _matching(table: ir.Table, column: str, values: list, *also: ir.BooleanValue
     return ibis.union(*parts, distinct=False) if len(parts) > 1 else parts[0]
 
 
+# Up to this many customers, RFM scores count the buyers below each (one pass per customer) rather
+# than rank every buyer (three sorts of the whole base).
+_COUNTED_LIMIT = 8
+
+
 def restricted_traits(
     ws: Workspace,
     as_of: datetime,
@@ -355,7 +360,9 @@ def restricted_traits(
     if RFM_GROUP.name in catalog.groups:
         # Only the RFM group reads the orders group's rank scores: without it, the population (an
         # aggregate of every order up to as_of) would be computed and thrown away.
-        tables[RANK_POPULATION] = buyer_population(ws.table("orders"), as_of)
+        # A few customers are counted against every buyer, more are ranked with them (one sort).
+        key = COUNT_POPULATION if len(ids) <= _COUNTED_LIMIT else RANK_POPULATION
+        tables[key] = buyer_population(ws.table("orders"), as_of)
     traits = trait_table(tables, as_of, catalog, trait_settings(ws))
     # Inputs that are not cut down (the scores ranked against everyone) add rows of other customers.
     return traits.filter(traits.customer_id.isin(ids)), tables

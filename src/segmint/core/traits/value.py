@@ -20,7 +20,7 @@ import ibis.expr.types as ir
 from segmint.core.traits._time import days_between, ts_literal, whole_days_since, within
 from segmint.core.traits.catalog import TraitGroup, TraitSpec
 from segmint.core.traits.mode import top_value
-from segmint.core.traits.rfm import RFM_SCORES, rfm_scores
+from segmint.core.traits.rfm import RFM_SCORES, rfm_scores, rfm_scores_of
 
 SALE_STATUSES = ("paid", "partially_refunded")
 REFUND_STATUSES = ("refunded", "partially_refunded")
@@ -153,12 +153,16 @@ def build_orders(tables: Mapping[str, ir.Table], as_of: datetime, settings: dict
     channel = top_value(
         o.filter(sale).select("customer_id", channel=o.channel.lower(), n=ibis.literal(1)), "channel"
     )
-    population = tables.get(RANK_POPULATION)
-    if population is None:
-        scores = rfm_scores(agg)
-    else:
+    population, counted = tables.get(RANK_POPULATION), tables.get(COUNT_POPULATION)
+    if counted is not None:
+        # A handful of customers in `orders`: count the buyers below each of them (rfm_scores_of).
+        counted = counted.mutate(recency_days=whole_days_since(counted.last_order_at, as_of))
+        scores = rfm_scores_of(counted, agg.select("customer_id"))
+    elif population is not None:
         # Rank against every buyer (see buyer_population), not only the customers in `orders`.
         scores = rfm_scores(population.mutate(recency_days=whole_days_since(population.last_order_at, as_of)))
+    else:
+        scores = rfm_scores(agg)
     out = (
         agg.left_join(channel, agg.customer_id == channel.customer_id)
         .left_join(scores, agg.customer_id == scores.customer_id)
@@ -168,6 +172,9 @@ def build_orders(tables: Mapping[str, ir.Table], as_of: datetime, settings: dict
 
 
 RANK_POPULATION = "rfm_population"
+# The same population, for when `orders` holds only a handful of customers (explaining one): their
+# scores are counted against it (rfm_scores_of) instead of ranking every buyer. Same values.
+COUNT_POPULATION = "rfm_population_counted"
 
 
 def buyer_population(orders: ir.Table, as_of: datetime) -> ir.Table:
