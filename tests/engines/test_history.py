@@ -189,10 +189,18 @@ def test_forward_gives_entries_and_exits(con):
     bound = {name: ibis.memtable(data) for name, data in tables.items()}
     got = rows(hist.forward(bound["current"], bound["members"], bound["scope"], day(9)), con=con)
     assert got == [
-        {"segment": s, "customer_id": c, "kind": k, "at": day(9), "segment_version": v, "since": since}
+        {
+            "segment": s,
+            "customer_id": c,
+            "kind": k,
+            "at": day(9),
+            "segment_version": v,
+            "since": since,
+            "interval_version": 3 if k == "exited" else v,
+        }  # the closed interval keeps its version
         for s, c, k, v, since in [
-            ("s1", "a", "exited", 3, day(1)),
-            ("s1", "b", "exited", 3, day(7)),
+            ("s1", "a", "exited", 4, day(1)),  # the version evaluated now decided the exit
+            ("s1", "b", "exited", 4, day(7)),
             ("s1", "e", "entered", 4, None),
             ("s2", "f", "entered", 1, None),
         ]

@@ -225,7 +225,8 @@ def test_apply_forward_exits(store):
     _first_run(store)
     # s1 (now version 2) loses a and gains c; s2 is observed for customer b only (a live tick): a stays.
     second = _forward(store, T2, [("s1", "b"), ("s1", "c")], {"s1": 2})
-    assert second == [_change(4, "s1", "c", "entered", T2, 2), _change(5, "s1", "a", "exited", T2, 1)]
+    # The exit is stamped with the version that decided it (2); the closed interval keeps version 1.
+    assert second == [_change(4, "s1", "c", "entered", T2, 2), _change(5, "s1", "a", "exited", T2, 2)]
     assert _forward(store, T3, [], {"s2": 1}, ids=["b"]) == []
     assert rows(store.table("changes"), "seq") == FIRST + second
     assert _table_rows(store, "memberships") == [("s1", "b", T1, 1), ("s1", "c", T2, 2), ("s2", "a", T1, 1)]

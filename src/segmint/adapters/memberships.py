@@ -21,10 +21,10 @@ import pyarrow as pa
 import sqlglot as sg
 
 from segmint.adapters.store import TableStore
-from segmint.core.schema import CHANGES, MEMBERSHIP_HISTORY, MEMBERSHIPS
+from segmint.core.schema import CHANGE_NUMBERS, CHANGES, MEMBERSHIP_HISTORY, MEMBERSHIPS
 from segmint.core.segments import history as hist
 
-__all__ = ["apply_forward", "next_seq"]
+__all__ = ["apply_forward", "hold_numbers", "next_seq"]
 
 
 def _q(name: str) -> str:
@@ -32,11 +32,42 @@ def _q(name: str) -> str:
 
 
 def next_seq(store: TableStore) -> int:
-    """The first free change number: every writer numbers after the last one stored, inside its
-    transaction, so numbers are strictly increasing across batch runs, clusters and the live engine."""
+    """The first free change number: every writer numbers after the highest number ever given (the
+    last stored change, or a higher one :func:`hold_numbers` kept when changes were withdrawn), inside
+    its transaction, so numbers are strictly increasing across batch runs, clusters and the live engine
+    and never given twice."""
+    held = _has_counter(store)
     if store.is_duckdb:  # every live tick asks: one statement, nothing to compile
-        return int(store.con.con.execute("SELECT coalesce(max(seq), 0) FROM changes").fetchone()[0]) + 1
-    return int(store.table("changes").seq.max().fill_null(0).to_pyarrow().as_py()) + 1
+        sql = "SELECT coalesce(max(seq), 0) FROM changes"
+        if held:
+            sql = f"SELECT greatest(({sql}), (SELECT coalesce(max(last), 0) FROM change_numbers))"
+        return int(store.con.con.execute(sql).fetchone()[0]) + 1
+    last = int(store.table("changes").seq.max().fill_null(0).to_pyarrow().as_py())
+    if held:
+        last = max(last, int(store.table("change_numbers").last.max().fill_null(0).to_pyarrow().as_py()))
+    return last + 1
+
+
+def hold_numbers(store: TableStore) -> None:
+    """Remember the highest change number given so far before changes are withdrawn (deleted), so the
+    next writer does not number after a lower maximum and give a withdrawn number again."""
+    last = next_seq(store) - 1
+    store.ensure([CHANGE_NUMBERS])
+    store.known["tables"]["change_numbers"] = True
+    if store.is_duckdb:
+        store.con.con.execute("DELETE FROM change_numbers")
+        store.con.con.execute("INSERT INTO change_numbers VALUES ($last)", {"last": last})
+        return
+    store.rewrite("change_numbers", ibis.memtable({"last": [last]}, schema=CHANGE_NUMBERS.schema))
+
+
+def _has_counter(store: TableStore) -> bool:
+    # Workspaces made before the counter existed get it on their first writable open; a read-only
+    # open of one has none (and gives no numbers).
+    tables = store.known.setdefault("tables", {})
+    if not tables.get("change_numbers"):
+        tables["change_numbers"] = store.exists("change_numbers")
+    return bool(tables["change_numbers"])
 
 
 def apply_forward(
@@ -61,8 +92,9 @@ moves AS (
     FROM new n JOIN {scope} s ON s.segment = n.segment
     ANTI JOIN cur c ON c.segment = n.segment AND c.customer_id = n.customer_id
     UNION ALL
-    SELECT c.segment, c.customer_id, 'exited' AS kind, c.segment_version, c.since
-    FROM cur c ANTI JOIN new n ON n.segment = c.segment AND n.customer_id = c.customer_id
+    SELECT c.segment, c.customer_id, 'exited' AS kind, s.version AS segment_version, c.since
+    FROM cur c JOIN {scope} s ON s.segment = c.segment
+    ANTI JOIN new n ON n.segment = c.segment AND n.customer_id = c.customer_id
 ),
 blocks AS (SELECT segment, kind, count(*) AS n FROM moves GROUP BY ALL),
 offsets AS (SELECT segment, kind, sum(n) OVER (ORDER BY segment, kind) - n AS off FROM blocks)
@@ -152,7 +184,7 @@ def _portable(
             temps.append(gone)
             store.delete(MEMBERSHIPS, gone)
             closed = exited.select(
-                ["segment", "customer_id", "since", "at", "segment_version"]
+                ["segment", "customer_id", "since", "at", "interval_version"]
             ).rename_columns(["segment", "customer_id", "valid_from", "valid_to", "segment_version"])
             staged = store.temp(closed, "closed")
             temps.append(staged)

@@ -115,6 +115,7 @@ class TableStore:
             yield
         except BaseException:
             self.con.raw_sql("ROLLBACK")
+            self.known.clear()  # what was learnt or written inside is undone: read it again
             raise
         else:
             self.con.raw_sql("COMMIT")

@@ -32,7 +32,7 @@ import ibis.expr.types as ir
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from segmint.adapters.memberships import apply_forward, next_seq
+from segmint.adapters.memberships import apply_forward, hold_numbers, next_seq
 from segmint.adapters.workspace import Workspace
 from segmint.core.schema import CHANGES, MEMBERSHIP_HISTORY, MEMBERSHIPS, SEGMENT_RUNS
 from segmint.core.segments import history as hist
@@ -226,6 +226,7 @@ def _observe(
 
     # Change log: withdraw retracted boundaries, append added ones numbered after the last stored.
     if store.count(retracted_t):
+        hold_numbers(store)  # the withdrawn numbers may be the highest given: never give them again
         changes = ws.table("changes")
         drop = changes.semi_join(ws.table(retracted_t), ck).select("seq")
         drop_t = store.temp(drop, "drop")
@@ -240,7 +241,33 @@ def _observe(
     rows = ordered.to_pyarrow().cast(_CHANGE_SCHEMA).sort_by("seq")
     if rows.num_rows:
         store.append("changes", rows)
+    _restamp(ws, at, scope_t, ids_t, temps)
     return rows
+
+
+# What carries a version, and the column holding the time whose version it is.
+_STAMPED = ((CHANGES, "at"), (MEMBERSHIP_HISTORY, "valid_from"), (MEMBERSHIPS, "since"))
+
+
+def _restamp(ws: Workspace, at: datetime, scope_t: str, ids_t: str | None, temps: list[str]) -> None:
+    """Changes, intervals and memberships of the observed segments (and customers) that sit at a run
+    time, or at ``at``, get the version evaluated there (:func:`hist.versions_at`): after a definition
+    changed, re-running a time relabels what it kept as well as what it added. A change keeps its
+    number: its meaning (who, which segment, entered or exited, when) is unchanged."""
+    store = ws.store
+    evaluated = hist.versions_at(ws.table("segment_runs"), ws.table(scope_t), at)
+    for spec, column in _STAMPED:
+        table = ws.table(spec.name)
+        if ids_t is not None:
+            table = table.semi_join(ws.table(ids_t), "customer_id")
+        j = table.inner_join(evaluated, [table.segment == evaluated.segment, table[column] == evaluated.at])
+        stale = j.filter(j.segment_version != j.version).select(
+            *(j[k] for k in spec.key), segment_version=j.version
+        )
+        stale_t = store.temp(stale, "stale")
+        temps.append(stale_t)
+        if store.count(stale_t):
+            store.upsert(spec, stale_t)
 
 
 def _record_runs(ws: Workspace, at: datetime, versions: Mapping[str, int], counts: Mapping[str, int]) -> None:

@@ -310,6 +310,14 @@ CHANGES = TableSpec(
     },
 )
 
+CHANGE_NUMBERS = TableSpec(
+    name="change_numbers",
+    key=("last",),
+    description="The highest change number ever given (one row), so that the numbers of changes a re-run "
+    "withdrew are never given again and every reader's cursor stays valid.",
+    columns={"last": dt.Int64(nullable=False)},
+)
+
 SEGMENT_RUNS = TableSpec(
     name="segment_runs",
     key=("segment", "as_of"),
@@ -401,6 +409,7 @@ DERIVED: dict[str, TableSpec] = {
         MEMBERSHIPS,
         MEMBERSHIP_HISTORY,
         CHANGES,
+        CHANGE_NUMBERS,
         SEGMENT_RUNS,
         TRAIT_RUNS,
     )

@@ -35,6 +35,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from segmint.adapters.due_times import due_times
+from segmint.adapters.memberships import next_seq
 from segmint.adapters.workspace import Workspace
 from segmint.batch import history
 from segmint.core.schema import OUTBOX
@@ -137,8 +138,7 @@ class LiveEngine:
 
     # -- state -------------------------------------------------------------------------------------
     def load(self) -> None:
-        changes = self.ws.table("changes")
-        self.next_seq = int(changes.seq.max().fill_null(0).to_pyarrow().as_py()) + 1
+        self.next_seq = next_seq(self.ws.store)
         self.reload_webhooks()
 
     def reload_webhooks(self) -> None:

@@ -30,6 +30,7 @@ __all__ = [
     "migration_matrix",
     "observe",
     "size_over_time",
+    "versions_at",
 ]
 
 # Open intervals compare equal through this stand-in for "no end".
@@ -144,13 +145,15 @@ def forward(current: ir.Table, members: ir.Table, scope: ir.Table, at: datetime)
     """The changes of an observation later than anything stored (the usual run, every live tick): who
     entered (a member now, no open membership) and who exited (an open membership, no longer a member).
     ``current``: ``segment, customer_id, since, segment_version`` of the open memberships observed;
-    ``scope``: ``segment, version``. Returns ``segment, customer_id, kind, at, segment_version, since``
-    (``since``: where an exit's interval started); applying it closes the exits' open intervals at
-    ``at`` and opens one from ``at`` for each entry, which is what :func:`observe` gives in this case."""
+    ``scope``: ``segment, version``. Returns ``segment, customer_id, kind, at, segment_version, since,
+    interval_version``: a change carries the version evaluated at ``at`` (the one that decided it, see
+    :func:`versions_at`); ``since`` and ``interval_version`` are where an exit's interval started and
+    the version it keeps. Applying it closes the exits' open intervals at ``at`` and opens one from
+    ``at`` for each entry, which is what :func:`observe` gives in this case."""
     t = ibis.literal(at, type="timestamp")
     new = members.select("segment", "customer_id").distinct()
     entered = new.anti_join(current, ["segment", "customer_id"]).inner_join(scope, "segment")
-    exited = current.anti_join(new, ["segment", "customer_id"])
+    exited = current.anti_join(new, ["segment", "customer_id"]).inner_join(scope, "segment")
     return entered.select(
         segment=entered.segment.cast("string"),
         customer_id=entered.customer_id.cast("string"),
@@ -158,16 +161,33 @@ def forward(current: ir.Table, members: ir.Table, scope: ir.Table, at: datetime)
         at=t,
         segment_version=entered.version.cast("int64"),
         since=ibis.null("timestamp"),
+        interval_version=entered.version.cast("int64"),
     ).union(
         exited.select(
             segment=exited.segment.cast("string"),
             customer_id=exited.customer_id.cast("string"),
             kind=ibis.literal("exited"),
             at=t,
-            segment_version=exited.segment_version.cast("int64"),
+            segment_version=exited.version.cast("int64"),
             since=exited.since.cast("timestamp"),
+            interval_version=exited.segment_version.cast("int64"),
         )
     )
+
+
+def versions_at(runs: ir.Table, scope: ir.Table, at: datetime) -> ir.Table:
+    """``segment, at, version``: the version of each scoped segment evaluated at each of its run times,
+    with this observation's version at ``at`` (it replaces what a run there recorded before).
+
+    The rule it serves: a change at a run time carries the version evaluated then (an exit caused by a
+    new definition says so), and an interval carries the version that opened it. A re-run after a
+    definition changed restamps the changes and intervals at that time, so history, the change log
+    and ``segment_runs`` always name the same version for the same time."""
+    t = ibis.literal(at, type="timestamp")
+    other = runs.filter(runs.as_of != t).semi_join(scope, "segment")
+    return other.select(
+        "segment", at=other.as_of.cast("timestamp"), version=other.segment_version.cast("int64")
+    ).union(scope.select("segment", at=t, version=scope.version.cast("int64")))
 
 
 def _shape(t: ir.Table) -> ir.Table:
