@@ -56,7 +56,9 @@ def fit_model(
     cal_end = parse_as_of(calibration_end) if calibration_end is not None else data_end(ws)
     hold_end = parse_as_of(holdout_end) if holdout_end is not None else None
     expr = calibration_summary(ws.table("orders"), cal_end, hold_end, unit)
-    summary = expr.to_pandas()
+    # In customer order: the engine returns rows in any order, and the optimiser's sums (so the fitted
+    # parameters' last bits, and every score) must not depend on it.
+    summary = expr.order_by("customer_id").to_pandas()
     if summary.empty:
         raise PredictError(
             f"no paid orders on or before {cal_end:%Y-%m-%d}: import orders or move --calibration-end"
@@ -167,7 +169,10 @@ def score(
     days = time_unit_days(unit)
     when = parse_as_of(as_of) if as_of is not None else (run["holdout_end"] or run["calibration_end"])
     horizon = horizon_days / days
-    summary_expr = calibration_summary(ws.table("orders"), when, None, unit)
+    # An as_of given is an instant: orders later that day are not known yet. The default (the run's
+    # window end) is a day, in the fit's own convention.
+    known_at = when if as_of is not None else None
+    summary_expr = calibration_summary(ws.table("orders"), when, None, unit, known_at=known_at)
     engine_fallback = None
     df = None
     if in_engine and run["model"] == "bgnbd":

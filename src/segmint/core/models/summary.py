@@ -67,10 +67,15 @@ def calibration_summary(
     value_col: str = "total",
     status_col: str | None = "status",
     statuses: Sequence[str] = PAID_STATUSES,
+    known_at: datetime | None = None,
 ) -> ir.Table:
     """An Ibis expression with one row per customer: customer_id, x, t_x, T, monetary_value,
     first_purchase_day (days since 1970-01-01) and, with ``holdout_end``, x_holdout, holdout_value and
-    duration_holdout. Column names and statuses are Segmint's own or literal values, never SQL text."""
+    duration_holdout. Column names and statuses are Segmint's own or literal values, never SQL text.
+
+    Days are whole (the BTYD convention: a calibration end date includes that day's orders).
+    ``known_at``: an instant; orders after it are not seen even on its own day (scoring as of a time
+    must not count an order placed later that day)."""
     unit = time_unit_days(time_unit)
     end_day = _day_number(calibration_end)
     hold_day = _day_number(holdout_end) if holdout_end is not None else None
@@ -79,6 +84,8 @@ def calibration_summary(
     _check_columns(orders, customer_col, time_col, value_col, status_col)
 
     last_day = hold_day if hold_day is not None else end_day
+    if known_at is not None:
+        orders = orders.filter(orders[time_col] <= ibis.literal(known_at, type="timestamp"))
     daily = _daily_transactions(orders, last_day, customer_col, time_col, value_col, status_col, statuses)
     cal = daily.filter(daily.day <= end_day)
     cal = cal.mutate(first=cal.day.min().over(group_by=cal.customer_id))
