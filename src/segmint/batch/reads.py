@@ -22,6 +22,7 @@ from segmint.core.segments import history as hist
 from segmint.core.segments.definition import SegmentDef, SegmentError, SegmentNotFound
 from segmint.core.segments.overlap import overlap_matrix
 from segmint.core.timeutil import parse_as_of
+from segmint.core.traits.profile import consent_at
 
 __all__ = [
     "EXPORT_COLUMNS",
@@ -186,8 +187,12 @@ def member_rows(ws: Workspace, name: str, as_of: datetime | str | None = None) -
     """A segment's members with what an audience export carries (``EXPORT_COLUMNS``)."""
     m = members(ws, name, as_of)
     c = ws.table("customers")
+    # At a past time, the consent given by then (an opt-in dated later was not given yet).
+    opt_in = (
+        c.email_opt_in if as_of is None else consent_at(c.email_opt_in, c.email_opt_in_at, parse_as_of(as_of))
+    )
     out = m.left_join(c, "customer_id").select(
-        m.customer_id, m.since, c.email, c.email_opt_in, c.first_name, c.last_name, c.country
+        m.customer_id, m.since, c.email, opt_in.name("email_opt_in"), c.first_name, c.last_name, c.country
     )
     return out.order_by("customer_id")
 

@@ -21,6 +21,8 @@ from datetime import datetime, timedelta
 import ibis
 import ibis.expr.types as ir
 
+from segmint.core.traits.profile import known_at
+
 __all__ = ["ALL", "COUNTED_STATUSES", "customer_facts", "segment_kpis"]
 
 ALL = "(all customers)"
@@ -65,7 +67,7 @@ def customer_facts(
     cf = carts.group_by("customer_id").aggregate(
         carts=carts.count(), abandoned_carts=carts.done_cart.isnull().cast("int64").sum()
     )
-    c = customers.select("customer_id").distinct()
+    c = known_at(customers, as_of).select("customer_id").distinct()  # the base as of then
     out = c.left_join(of, "customer_id").select(c.customer_id, *[of[k] for k in of.columns[1:]])
     out = out.left_join(ef, "customer_id").select(out, *[ef[k] for k in ef.columns[1:]])
     out = out.left_join(cf, "customer_id").select(out, *[cf[k] for k in cf.columns[1:]])
@@ -77,7 +79,9 @@ def _summarise(f: ir.Table, by: list[str]) -> ir.Table:
     retained = ((f.orders_before > 0) & (f.orders_in_period > 0)).cast("int64")
     aggs = {
         "size": f.count(),
-        "revenue": f.revenue.sum(),
+        # Rounded to cents: float addition order differs between engines and scans, and the last bit
+        # must not make the same revenue (and the AOV and CLV divided from it) two numbers.
+        "revenue": f.revenue.sum().round(2),
         "orders": f.orders.sum(),
         "repeaters": (f.orders >= 2).cast("int64").sum(),
         "retention_base": retained_base.sum(),

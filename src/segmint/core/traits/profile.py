@@ -82,8 +82,13 @@ def consent_at(opt_in: ir.BooleanValue, opt_in_at: ir.TimestampValue, as_of: dat
 
 
 def _known(tables: Mapping[str, ir.Table], as_of: datetime) -> ir.Table:
-    """Customers rows that exist as of ``as_of`` (created then or earlier, or with no creation time)."""
-    c = tables["customers"]
+    return known_at(tables["customers"], as_of)
+
+
+def known_at(customers: ir.Table, as_of: datetime) -> ir.Table:
+    """Customer rows that exist as of ``as_of`` (created then or earlier, or with no creation time):
+    the one rule for who a customer is at a past time (traits, KPIs, exports)."""
+    c = customers
     return c.filter(c.created_at.isnull() | (c.created_at <= ts_literal(as_of)))
 
 
