@@ -193,3 +193,18 @@ def test_a_clash_on_one_command_leaves_the_others_alone():
     result = CliRunner().invoke(_clashing_app(), ["other", "-w", "shop"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.output) == {"workspace": str(Path("shop"))}
+
+
+def test_another_engine_with_no_data_says_so_instead_of_counting_nothing(shop, capsys):
+    """`--engine pyspark` on a DuckDB workspace would read an empty Spark warehouse and count 0: it is
+    refused with what to do, before any engine starts (no warehouse folder is made)."""
+    code, out, err = cli(capsys, "segments", "count", RULE, "-w", shop, "--engine", "pyspark", "--json")
+    assert code == 2 and err == ""
+    error = json.loads(out)
+    assert error["error"] == "WorkspaceError"
+    assert "keeps its data in duckdb" in error["message"] and "spark-warehouse" in error["message"]
+    assert not (Path(shop) / "spark-warehouse").exists()
+    code, out, err = cli(capsys, "segments", "count", RULE, "-w", shop, "--engine", "pyspark")
+    assert code == 2 and out == "" and "Drop --engine" in err and "Traceback" not in err
+    # The workspace's own engine named explicitly is fine.
+    assert cli_json(capsys, "segments", "count", RULE, "-w", shop, "--engine", "duckdb", "--json")["customers"] == RULE_COUNT

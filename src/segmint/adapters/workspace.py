@@ -90,7 +90,9 @@ class Workspace:
             raise WorkspaceError(f"{config_path}: {exc}") from None
         spec = _engine_spec(config.get("engine", {}))
         if engine:
-            spec = EngineSpec.parse(engine)
+            override = EngineSpec.parse(engine)
+            _refuse_empty_engine(root, spec, override)
+            spec = override
         return cls(root, config, spec, read_only=read_only)
 
     def close(self) -> None:
@@ -125,6 +127,35 @@ class Workspace:
 
     def setting(self, section: str, key: str, default: Any = None) -> Any:
         return self.config.get(section, {}).get(key, default)
+
+
+def _storage(root: Path, spec: EngineSpec) -> tuple[Path | None, bool]:
+    """Where an engine keeps this workspace's tables, and whether it holds any (None: not a local
+    path, e.g. a backend URL, which is not checked)."""
+    if spec.kind == "duckdb":
+        path = Path(spec.path) if Path(spec.path).is_absolute() else root / spec.path
+        return path, path.is_file() and path.stat().st_size > 0
+    if spec.kind == "pyspark":
+        warehouse = root / spec.warehouse
+        return warehouse, (warehouse / "customers").is_dir()
+    return None, True
+
+
+def _refuse_empty_engine(root: Path, configured: EngineSpec, override: EngineSpec) -> None:
+    """``--engine`` naming another engine than the workspace's reads that engine's storage: if it holds
+    nothing, every command would answer for an empty shop (a count of 0, not an error). Say so."""
+    if override.kind == configured.kind:
+        return
+    where, held = _storage(root, override)
+    if held or where is None:
+        return
+    home, _ = _storage(root, configured)
+    raise WorkspaceError(
+        f"this workspace keeps its data in {configured.kind} ({home}); --engine {override.kind} would "
+        f"read {where}, which holds no Segmint tables, and see an empty shop. Drop --engine to use the "
+        f"workspace's own engine, or use a workspace made for {override.kind} "
+        f"(`segmint init DIR --engine {override.kind}`) and load the data into it."
+    )
 
 
 def _engine_spec(section: Mapping[str, Any]) -> EngineSpec:
