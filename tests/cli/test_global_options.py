@@ -207,4 +207,7 @@ def test_another_engine_with_no_data_says_so_instead_of_counting_nothing(shop, c
     code, out, err = cli(capsys, "segments", "count", RULE, "-w", shop, "--engine", "pyspark")
     assert code == 2 and out == "" and "Drop --engine" in err and "Traceback" not in err
     # The workspace's own engine named explicitly is fine.
-    assert cli_json(capsys, "segments", "count", RULE, "-w", shop, "--engine", "duckdb", "--json")["customers"] == RULE_COUNT
+    assert (
+        cli_json(capsys, "segments", "count", RULE, "-w", shop, "--engine", "duckdb", "--json")["customers"]
+        == RULE_COUNT
+    )

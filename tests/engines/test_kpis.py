@@ -30,6 +30,7 @@ def _facts() -> dict[str, dict[str, float]]:
              "clicked", "carts", "abandoned"), 0.0,
         )
         for c in CUSTOMERS
+        if c.get("created_at") is None or c["created_at"] <= AS_OF  # the base as of then (not c17)
     }  # fmt: skip
     for o in ORDERS:
         f = facts.get(o["customer_id"])

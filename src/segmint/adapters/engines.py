@@ -69,15 +69,29 @@ def connect(spec: EngineSpec, root: Path, read_only: bool = False) -> ibis.BaseB
         con.raw_sql("SET enable_progress_bar = false")
         return con
     if spec.kind == "pyspark":
-        session = spark_session(spec.master, root / spec.warehouse, spec.options)
+        session = spark_session(spec.master, root / spec.warehouse, spec.options, metastore=root / METASTORE)
         return ibis.pyspark.connect(session)
     if spec.kind == "ibis":
         return ibis.connect(spec.url, **spec.options)
     raise EngineError(f"unknown engine kind {spec.kind!r}")
 
 
-def spark_session(master: str = "local[2]", warehouse: Path | None = None, options: dict | None = None):
-    """A Spark session set up the way Segmint needs it: UTC, ANSI off, small shuffles for local mode."""
+# A workspace's Spark catalog (which tables exist, their schemas and files), kept beside the warehouse.
+METASTORE = "spark-metastore"
+
+
+def spark_session(
+    master: str = "local[2]",
+    warehouse: Path | None = None,
+    options: dict | None = None,
+    metastore: Path | None = None,
+):
+    """A Spark session set up the way Segmint needs it: UTC, ANSI off, small shuffles for local mode.
+
+    ``metastore``: keep the catalog in an embedded Derby database there (Spark's Hive catalog), so the
+    tables a command wrote are there for the next command. Spark's default catalog lives in memory and
+    is gone with the process, which left a workspace's data in its warehouse folder and its tables
+    unknown to the next session. Only the first session of a process is configured: Spark reuses it."""
     # Spark's Python workers must run the interpreter Segmint runs in (a venv has pandas and pyarrow;
     # the system python3 Spark would pick otherwise may not).
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
@@ -97,7 +111,19 @@ def spark_session(master: str = "local[2]", warehouse: Path | None = None, optio
         .config("spark.sql.ansi.enabled", "false")
         .config("spark.driver.memory", "2g")
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+        .config("spark.ui.showConsoleProgress", "false")  # it draws on the terminal, under --json too
     )
+    if metastore is not None:
+        metastore.mkdir(parents=True, exist_ok=True)
+        builder = (
+            builder.config("spark.sql.catalogImplementation", "hive")
+            .config(
+                "spark.hadoop.javax.jdo.option.ConnectionURL",
+                f"jdbc:derby:;databaseName={metastore / 'db'};create=true",
+            )
+            # Derby's log goes beside its database, not into the current folder.
+            .config("spark.driver.extraJavaOptions", f"-Dderby.system.home={metastore}")
+        )
     if warehouse is None:
         # Without a workspace, managed tables go to a private temporary folder: Spark's default is
         # ./spark-warehouse, where a leftover from an earlier run makes CREATE TABLE fail.
