@@ -143,3 +143,15 @@ def test_a_spark_workspace_answers_like_a_duckdb_one_across_processes(tmp_path):
     assert later["duckdb"]["count"] == found["duckdb"]["count"]
     assert later["duckdb"]["members"] == found["duckdb"]["members"]
     assert later["duckdb"]["generated"] > 0
+
+
+def test_a_second_spark_workspace_in_one_process_is_refused(con, tmp_path):
+    """Spark hands every later request the process's first session (warehouse and catalog included):
+    opening another workspace on it would read and write the first one's tables. It is refused."""
+    if con.name != "pyspark":
+        pytest.skip("about Spark sessions")
+    from segmint.adapters.engines import EngineError
+    from segmint.adapters.workspace import Workspace
+
+    with pytest.raises(EngineError, match="one session per process"):
+        Workspace.init(tmp_path / "other", engine="pyspark")

@@ -124,6 +124,17 @@ def spark_session(
             # Derby's log goes beside its database, not into the current folder.
             .config("spark.driver.extraJavaOptions", f"-Dderby.system.home={metastore}")
         )
+    active = SparkSession.getActiveSession()
+    if active is not None and warehouse is not None:
+        # Spark gives every later request the process's first session, warehouse and catalog
+        # included: a second workspace would silently read and write the first one's tables.
+        current = active.conf.get("spark.sql.warehouse.dir", "") or ""
+        current = current[len("file:") :] if current.startswith("file:") else current
+        if Path(current).resolve() != Path(warehouse).resolve():
+            raise EngineError(
+                f"this process already runs Spark for another workspace (warehouse {current}); Spark "
+                f"keeps one session per process: open {warehouse.parent} in a new process"
+            )
     if warehouse is None:
         # Without a workspace, managed tables go to a private temporary folder: Spark's default is
         # ./spark-warehouse, where a leftover from an earlier run makes CREATE TABLE fail.
