@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 import codecs
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TextIO
 
 from segmint.adapters.importers._errors import ImportFailed, file_error
 
@@ -104,6 +106,19 @@ def decode_sample(path: Path, head: bytes, enc: str, size: int) -> str:
             "pass --encoding with the file's encoding (for example cp1252 or latin-1)",
             row=row,
         ) from None
+
+
+def line_blocks(fh: TextIO, path: Path, encoding: str, block: int) -> Iterator[list[str]]:
+    """The lines of an open text file in lists of about ``block`` bytes; a byte that does not decode
+    is the error :func:`encoding_error` names."""
+    while True:
+        try:
+            lines = fh.readlines(block)
+        except UnicodeDecodeError:
+            raise encoding_error(path, encoding) from None
+        if not lines:
+            return
+        yield lines
 
 
 def encoding_error(path: Path, encoding: str) -> ImportFailed:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from segmint.adapters.importers._encoding import encoding_error, py_encoding
+from segmint.adapters.importers._encoding import line_blocks, py_encoding
 from segmint.adapters.importers._errors import Problem
 from segmint.adapters.importers._raw import RawBatch, short
 
@@ -26,13 +26,7 @@ def read_jsonl(source: Source, block: int) -> Iterator[RawBatch]:
     index = {n: i for i, n in enumerate(names)}
     with open(source.path, encoding=py_encoding(source.encoding), errors="strict") as fh:
         line_no = 0
-        while True:
-            try:
-                lines = fh.readlines(block)
-            except UnicodeDecodeError:
-                raise encoding_error(source.path, source.encoding) from None
-            if not lines:
-                break
+        for lines in line_blocks(fh, source.path, source.encoding, block):
             cols: list[list[str | None]] = [[] for _ in names]
             rows: list[int] = []
             texts: list[str] = []

@@ -9,7 +9,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from segmint.adapters.importers._encoding import encoding_error, py_encoding
+from segmint.adapters.importers._encoding import line_blocks, py_encoding
 from segmint.adapters.importers._errors import Problem
 from segmint.adapters.importers._raw import RawBatch, short
 
@@ -28,13 +28,7 @@ def read_whitespace(source: Source, block: int) -> Iterator[RawBatch]:
     with open(source.path, encoding=py_encoding(source.encoding)) as fh:
         if source.has_header:
             fh.readline()
-        while True:
-            try:
-                lines = fh.readlines(block)
-            except UnicodeDecodeError:
-                raise encoding_error(source.path, source.encoding) from None
-            if not lines:
-                break
+        for lines in line_blocks(fh, source.path, source.encoding, block):
             arr = pc.utf8_trim_whitespace(pa.array(lines, pa.string()))
             numbers = np.arange(line_no + 1, line_no + len(lines) + 1, dtype=np.int64)
             line_no += len(lines)
