@@ -153,16 +153,15 @@ def build_orders(tables: Mapping[str, ir.Table], as_of: datetime, settings: dict
     channel = top_value(
         o.filter(sale).select("customer_id", channel=o.channel.lower(), n=ibis.literal(1)), "channel"
     )
-    population, counted = tables.get(RANK_POPULATION), tables.get(COUNT_POPULATION)
-    if counted is not None:
-        # A handful of customers in `orders`: count the buyers below each of them (rfm_scores_of).
-        counted = counted.mutate(recency_days=whole_days_since(counted.last_order_at, as_of))
-        scores = rfm_scores_of(counted, agg.select("customer_id"))
-    elif population is not None:
-        # Rank against every buyer (see buyer_population), not only the customers in `orders`.
-        scores = rfm_scores(population.mutate(recency_days=whole_days_since(population.last_order_at, as_of)))
-    else:
+    counted = COUNT_POPULATION in tables
+    population = tables[COUNT_POPULATION] if counted else tables.get(RANK_POPULATION)
+    if population is None:
         scores = rfm_scores(agg)
+    else:
+        # Scored against every buyer (see buyer_population), not only the customers in `orders`: for a
+        # handful of them by counting the buyers below each (rfm_scores_of), else by ranking them all.
+        population = population.mutate(recency_days=whole_days_since(population.last_order_at, as_of))
+        scores = rfm_scores_of(population, agg.select("customer_id")) if counted else rfm_scores(population)
     out = (
         agg.left_join(channel, agg.customer_id == channel.customer_id)
         .left_join(scores, agg.customer_id == scores.customer_id)
