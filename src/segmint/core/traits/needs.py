@@ -88,15 +88,17 @@ def _build(tables: Mapping[str, ir.Table], as_of: datetime, shares: dict[str, st
         )
     )
     bought = bought.filter(bought.category.notnull())
+    # Spend rounded to cents: float addition order differs between engines and scans, and the last bit
+    # must not change a share (or split a tie for the top category).
     per = bought.group_by("customer_id", "category").agg(
-        spend=bought.spend.sum(), last_at=bought.ordered_at.max()
+        spend=bought.spend.sum().round(2), last_at=bought.ordered_at.max()
     )
     ranked = per.mutate(
         _rank=ibis.row_number().over(group_by=per.customer_id, order_by=[ibis.desc(per.spend), per.category])
     )
     summary = ranked.group_by("customer_id").agg(
         category_count=ranked.category.count(),
-        _total=ranked.spend.sum(),
+        _total=ranked.spend.sum().round(2),
         **{name: ranked.spend.sum(where=ranked.category == cat) for cat, name in shares.items()},
     )
     top = ranked.filter(ranked._rank == 0)
